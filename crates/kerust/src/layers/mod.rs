@@ -1,0 +1,181 @@
+//! Layers: the building blocks of a [`Sequential`](crate::models::Sequential) model.
+//!
+//! Each layer owns its parameters and the buffers its backward pass needs; the model owns
+//! the activations between layers and hands each layer its input, output and gradients.
+
+mod activation;
+mod dense;
+mod dropout;
+mod flatten;
+mod input;
+
+pub use activation::Activation as ActivationLayer;
+pub use dense::Dense;
+pub use dropout::Dropout;
+pub use flatten::Flatten;
+pub use input::{Input, InputLayer};
+
+use crate::rng::Rng;
+use crate::tensor::Tensor;
+use crate::Result;
+
+/// Re-exported so `layers::Activation::new("relu")` reads like Keras.
+pub use activation::Activation;
+
+/// A weight regularizer, added to the loss as Keras does.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Regularizer {
+    /// `l1 * sum(|w|)`.
+    L1(f32),
+    /// `l2 * sum(w^2)`.
+    L2(f32),
+    /// Both.
+    L1L2 {
+        /// The L1 factor.
+        l1: f32,
+        /// The L2 factor.
+        l2: f32,
+    },
+}
+
+impl Regularizer {
+    fn factors(&self) -> (f32, f32) {
+        match *self {
+            Regularizer::L1(a) => (a, 0.0),
+            Regularizer::L2(b) => (0.0, b),
+            Regularizer::L1L2 { l1, l2 } => (l1, l2),
+        }
+    }
+
+    /// The penalty for weights `w`.
+    pub fn penalty(&self, w: &[f32]) -> f32 {
+        let (l1, l2) = self.factors();
+        let mut s1 = 0.0f32;
+        let mut s2 = 0.0f32;
+        for v in w {
+            s1 += v.abs();
+            s2 += v * v;
+        }
+        l1 * s1 + l2 * s2
+    }
+
+    /// Adds the penalty's gradient to `g`.
+    pub fn add_grad(&self, w: &[f32], g: &mut [f32]) {
+        let (l1, l2) = self.factors();
+        for (g, &v) in g.iter_mut().zip(w) {
+            let s = if v > 0.0 {
+                1.0
+            } else if v < 0.0 {
+                -1.0
+            } else {
+                0.0
+            };
+            *g += l1 * s + 2.0 * l2 * v;
+        }
+    }
+
+    /// Keras's `l1`/`l2` with its default factor 0.01, by name.
+    pub fn from_name(name: &str) -> Result<Self> {
+        match name {
+            "l1" => Ok(Regularizer::L1(0.01)),
+            "l2" => Ok(Regularizer::L2(0.01)),
+            "l1_l2" => Ok(Regularizer::L1L2 { l1: 0.01, l2: 0.01 }),
+            _ => Err(crate::Error::unknown(
+                "regularizer",
+                name,
+                &["l1", "l2", "l1_l2"],
+            )),
+        }
+    }
+}
+
+/// A trainable (or frozen) variable of a layer with its gradient.
+#[derive(Clone, Debug)]
+pub struct Param {
+    /// Keras's variable name (`kernel`, `bias`).
+    pub name: &'static str,
+    /// The value.
+    pub value: Tensor,
+    /// The gradient of the loss with respect to the value, after the last backward pass.
+    pub grad: Tensor,
+    /// Whether the optimizer updates it.
+    pub trainable: bool,
+    /// Penalty added to the loss.
+    pub regularizer: Option<Regularizer>,
+}
+
+impl Param {
+    pub(crate) fn new(name: &'static str, shape: &[usize], data: Vec<f32>) -> Self {
+        Param {
+            name,
+            value: Tensor::from_vec(shape, data).expect("initializer returns the right size"),
+            grad: Tensor::zeros(shape),
+            trainable: true,
+            regularizer: None,
+        }
+    }
+}
+
+/// The interface between a model and its layers. Shapes never include the batch axis.
+pub trait Layer: Send + std::fmt::Debug {
+    /// Keras's class name (`"Dense"`).
+    fn class_name(&self) -> &'static str;
+    /// The layer's name (`"dense_1"`); empty until the model names it.
+    fn name(&self) -> &str;
+    /// Renames the layer.
+    fn set_name(&mut self, name: String);
+    /// The input shape given on the layer (`input_shape`/`input_dim`), if any.
+    fn declared_input_shape(&self) -> Option<&[usize]> {
+        None
+    }
+    /// Creates the parameters for inputs of `input_shape`; returns the output shape.
+    fn build(&mut self, input_shape: &[usize], rng: &mut Rng) -> Result<Vec<usize>>;
+    /// The output shape, once built.
+    fn output_shape(&self) -> &[usize];
+    /// Computes `y` from `x` (`y` is resized by the layer, reusing its buffer).
+    fn forward(&mut self, x: &Tensor, y: &mut Tensor, training: bool);
+    /// Given `gy = dL/dy` (which the layer may overwrite), accumulates nothing but *sets* the
+    /// parameter gradients, and writes `dL/dx` into `gx` when asked.
+    fn backward(&mut self, x: &Tensor, y: &Tensor, gy: &mut Tensor, gx: Option<&mut Tensor>);
+    /// The layer's variables in Keras's order.
+    fn params(&self) -> &[Param] {
+        &[]
+    }
+    /// The layer's variables, mutable.
+    fn params_mut(&mut self) -> &mut [Param] {
+        &mut []
+    }
+    /// The layer's config in Keras's JSON vocabulary.
+    fn config(&self) -> serde_json::Value;
+    /// The activation applied last, when the layer ends in one (for fused losses).
+    fn output_activation(&self) -> Option<crate::activations::Activation> {
+        None
+    }
+    /// When set, `backward` receives the gradient with respect to the output activation's
+    /// *input* (a fused loss computed it) and skips the activation's derivative.
+    fn set_fused_output(&mut self, _fused: bool) {}
+    /// Reseeds layers that draw random numbers during training (Dropout).
+    fn set_rng(&mut self, _rng: Rng) {}
+}
+
+/// The regularization penalty of a set of parameters.
+pub(crate) fn regularization_loss(params: &[Param]) -> f32 {
+    params
+        .iter()
+        .filter_map(|p| p.regularizer.map(|r| r.penalty(p.value.data())))
+        .sum()
+}
+
+pub(crate) fn base_config(
+    name: &str,
+    trainable: bool,
+) -> serde_json::Map<String, serde_json::Value> {
+    let mut m = serde_json::Map::new();
+    m.insert("name".into(), name.into());
+    m.insert("trainable".into(), trainable.into());
+    m.insert(
+        "dtype".into(),
+        serde_json::json!({"module": "keras", "class_name": "DTypePolicy", "config": {"name": "float32"}, "registered_name": null}),
+    );
+    m
+}

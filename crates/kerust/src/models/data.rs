@@ -1,0 +1,90 @@
+//! Conversion of user arrays (ndarray, any dimension, f32 or integer labels) to the flat
+//! row-major buffers the training loop reads.
+
+use crate::{Error, Result};
+use ndarray::{ArrayBase, Data, Dimension};
+use std::borrow::Cow;
+
+/// A label element type: `f32` values or integer class ids.
+pub trait Label: Copy {
+    /// The label as f32 (class ids are exact up to 2^24).
+    fn to_f32(self) -> f32;
+}
+
+macro_rules! label {
+    ($($t:ty),*) => { $(impl Label for $t { fn to_f32(self) -> f32 { self as f32 } })* };
+}
+label!(f32, f64, u8, u16, u32, u64, usize, i8, i16, i32, i64);
+
+/// Anything usable as targets `y`: an ndarray array (or view) of f32 or integer labels.
+pub trait IntoTargets {
+    /// The shape and the labels as f32, row-major.
+    fn into_targets(self) -> (Vec<usize>, Vec<f32>);
+}
+
+impl<S, D, T> IntoTargets for &ArrayBase<S, D>
+where
+    S: Data<Elem = T>,
+    D: Dimension,
+    T: Label,
+{
+    fn into_targets(self) -> (Vec<usize>, Vec<f32>) {
+        (
+            self.shape().to_vec(),
+            self.iter().map(|v| v.to_f32()).collect(),
+        )
+    }
+}
+
+/// Inputs as a flat buffer, borrowed when already contiguous.
+pub(crate) struct Inputs<'a> {
+    pub data: Cow<'a, [f32]>,
+    pub n: usize,
+    pub dims: Vec<usize>,
+}
+
+impl Inputs<'_> {
+    pub fn row_len(&self) -> usize {
+        self.dims.iter().product()
+    }
+}
+
+pub(crate) fn inputs<'a, S, D>(x: &'a ArrayBase<S, D>, what: &str) -> Result<Inputs<'a>>
+where
+    S: Data<Elem = f32>,
+    D: Dimension,
+{
+    let shape = x.shape();
+    if shape.is_empty() {
+        return Err(Error::shape(
+            what,
+            "an array with a batch axis, e.g. (n, features)",
+            "a scalar",
+        ));
+    }
+    let n = shape[0];
+    if n == 0 {
+        return Err(Error::data(what, "the array is empty (0 samples)"));
+    }
+    let data: Cow<[f32]> = match x.as_slice() {
+        Some(s) => Cow::Borrowed(s),
+        None => Cow::Owned(x.iter().copied().collect()),
+    };
+    check_finite(&data, what, shape[1..].iter().product())?;
+    Ok(Inputs {
+        data,
+        n,
+        dims: shape[1..].to_vec(),
+    })
+}
+
+pub(crate) fn check_finite(data: &[f32], what: &str, row_len: usize) -> Result<()> {
+    if let Some(i) = data.iter().position(|v| !v.is_finite()) {
+        let row = i / row_len.max(1);
+        return Err(Error::data(
+            what,
+            format!("value {} at sample {row} (flat index {i}) is not finite; clean or impute the data first", data[i]),
+        ));
+    }
+    Ok(())
+}
