@@ -39,6 +39,8 @@ pub mod losses;
 pub mod metrics;
 pub mod models;
 pub mod optimizers;
+#[cfg(feature = "plot")]
+pub mod plot;
 pub mod preprocessing;
 mod rng;
 mod tensor;

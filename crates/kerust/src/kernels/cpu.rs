@@ -280,3 +280,57 @@ mod tests {
         }
     }
 }
+
+/// Compiles `$body` three times (AVX-512, AVX2, baseline) and picks one at run time. The
+/// compiler never fuses multiplies and adds on its own, and sqrt/div are exact IEEE
+/// operations at every width, so all three give bit-identical results.
+macro_rules! multiversion {
+    ($(#[$doc:meta])* pub fn $name:ident($($arg:ident: $ty:ty),* $(,)?) $body:block) => {
+        $(#[$doc])*
+        pub fn $name($($arg: $ty),*) {
+            #[inline(always)]
+            fn body($($arg: $ty),*) $body
+            #[cfg(target_arch = "x86_64")]
+            {
+                #[target_feature(enable = "avx512f")]
+                unsafe fn v4($($arg: $ty),*) { body($($arg),*) }
+                #[target_feature(enable = "avx2")]
+                unsafe fn v3($($arg: $ty),*) { body($($arg),*) }
+                if std::arch::is_x86_feature_detected!("avx512f") {
+                    // SAFETY: the CPU supports the instructions `v4` was compiled for.
+                    return unsafe { v4($($arg),*) };
+                }
+                if std::arch::is_x86_feature_detected!("avx2") {
+                    // SAFETY: as above, for AVX2.
+                    return unsafe { v3($($arg),*) };
+                }
+            }
+            body($($arg),*)
+        }
+    };
+}
+
+multiversion! {
+    /// One Adam step over a flat variable: Keras's update, in Keras's operation order.
+    pub fn adam_step(w: &mut [f32], g: &[f32], m: &mut [f32], v: &mut [f32], alpha: f32, b1: f32, b2: f32, eps: f32) {
+        let n = w.len().min(g.len()).min(m.len()).min(v.len());
+        let (w, g, m, v) = (&mut w[..n], &g[..n], &mut m[..n], &mut v[..n]);
+        for i in 0..n {
+            let gi = g[i];
+            let mi = m[i] + (gi - m[i]) * (1.0 - b1);
+            let vi = v[i] + (gi * gi - v[i]) * (1.0 - b2);
+            m[i] = mi;
+            v[i] = vi;
+            w[i] -= mi * alpha / (vi.sqrt() + eps);
+        }
+    }
+}
+
+multiversion! {
+    /// `w -= lr * g` (plain SGD).
+    pub fn sgd_step(w: &mut [f32], g: &[f32], lr: f32) {
+        for (w, g) in w.iter_mut().zip(g) {
+            *w -= g * lr;
+        }
+    }
+}

@@ -317,9 +317,12 @@ impl Sequential {
     pub(crate) fn backward(&mut self) {
         let n = self.layers.len();
         self.grads.resize_with(n + 1, Tensor::default);
-        for i in (0..n).rev() {
+        // Input gradients are only worth computing while a layer below has parameters
+        // (Flatten -> Dense: the Dense layer's input gradient would go nowhere).
+        let first = self.layers.iter().position(|l| !l.params().is_empty()).unwrap_or(n);
+        for i in (first..n).rev() {
             let (lo, hi) = self.grads.split_at_mut(i + 1);
-            let gx = if i > 0 { Some(&mut lo[i]) } else { None };
+            let gx = if i > first { Some(&mut lo[i]) } else { None };
             self.layers[i].backward(&self.acts[i], &self.acts[i + 1], &mut hi[0], gx);
         }
     }

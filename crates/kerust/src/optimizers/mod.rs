@@ -522,7 +522,7 @@ impl Optimizer {
         match self.kind {
             Kind::Sgd { momentum, nesterov } => {
                 if momentum == 0.0 {
-                    w.iter_mut().zip(g).for_each(|(w, g)| *w -= g * lr);
+                    crate::kernels::sgd_step(w, g, lr);
                 } else {
                     let m = &mut slots[0];
                     for i in 0..w.len() {
@@ -545,6 +545,10 @@ impl Optimizer {
                 let alpha = lr * (1.0 - beta_2.powf(t)).sqrt() / (1.0 - beta_1.powf(t));
                 let (m, rest) = slots.split_first_mut().expect("adam slots");
                 let (v, rest) = rest.split_first_mut().expect("adam slots");
+                if !amsgrad {
+                    crate::kernels::adam_step(w, g, m, v, alpha, beta_1, beta_2, epsilon);
+                    return;
+                }
                 for i in 0..w.len() {
                     m[i] += (g[i] - m[i]) * (1.0 - beta_1);
                     v[i] += (g[i] * g[i] - v[i]) * (1.0 - beta_2);

@@ -1,0 +1,3 @@
+//! wip
+/// wip
+pub fn plot_confusion_matrix() {}
