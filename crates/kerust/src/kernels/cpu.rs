@@ -287,14 +287,18 @@ mod tests {
 macro_rules! multiversion {
     ($(#[$doc:meta])* pub fn $name:ident($($arg:ident: $ty:ty),* $(,)?) $body:block) => {
         $(#[$doc])*
+        #[allow(clippy::too_many_arguments)]
         pub fn $name($($arg: $ty),*) {
             #[inline(always)]
+            #[allow(clippy::too_many_arguments)]
             fn body($($arg: $ty),*) $body
             #[cfg(target_arch = "x86_64")]
             {
                 #[target_feature(enable = "avx512f")]
+                #[allow(clippy::too_many_arguments)]
                 unsafe fn v4($($arg: $ty),*) { body($($arg),*) }
                 #[target_feature(enable = "avx2")]
+                #[allow(clippy::too_many_arguments)]
                 unsafe fn v3($($arg: $ty),*) { body($($arg),*) }
                 if std::arch::is_x86_feature_detected!("avx512f") {
                     // SAFETY: the CPU supports the instructions `v4` was compiled for.
