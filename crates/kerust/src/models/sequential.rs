@@ -129,16 +129,9 @@ impl Sequential {
         }
         if self.layers.is_empty() && self.input_shape.is_none() {
             self.input_shape = layer.declared_input_shape().map(|s| s.to_vec());
-        } else if let Some(s) = layer.declared_input_shape() {
-            let prev = self.output_shape();
-            if prev.as_deref().is_some_and(|p| p != s) {
-                return Err(Error::shape(
-                    format!("layer '{}'", layer.name()),
-                    fmt_shape(None, &prev.unwrap_or_default()),
-                    fmt_shape(None, s),
-                ));
-            }
         }
+        // Keras ignores `input_shape` on any layer but the first (seed 000 writes one on its
+        // output layer); so does kerust.
         if let Some(prev) = self.output_shape() {
             layer
                 .build(&prev, &mut self.rng)
@@ -319,7 +312,11 @@ impl Sequential {
         self.grads.resize_with(n + 1, Tensor::default);
         // Input gradients are only worth computing while a layer below has parameters
         // (Flatten -> Dense: the Dense layer's input gradient would go nowhere).
-        let first = self.layers.iter().position(|l| !l.params().is_empty()).unwrap_or(n);
+        let first = self
+            .layers
+            .iter()
+            .position(|l| !l.params().is_empty())
+            .unwrap_or(n);
         for i in (first..n).rev() {
             let (lo, hi) = self.grads.split_at_mut(i + 1);
             let gx = if i > first { Some(&mut lo[i]) } else { None };

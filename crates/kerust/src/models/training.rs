@@ -515,7 +515,14 @@ impl Sequential {
                 )
             }
             None if o.validation_split > 0.0 => {
-                let split_at = ((n as f64) * (1.0 - o.validation_split as f64)).ceil() as usize;
+                // Keras computes in f64 from the literal the user wrote (0.01, not the f32
+                // 0.0099999998), which decides the split at exact boundaries.
+                let split: f64 = o
+                    .validation_split
+                    .to_string()
+                    .parse()
+                    .unwrap_or(o.validation_split as f64);
+                let split_at = ((n as f64) * (1.0 - split)).ceil() as usize;
                 if split_at == 0 || split_at >= n {
                     return Err(Error::arg(
                         "validation_split",
