@@ -32,14 +32,27 @@ fn main() -> kerust::Result<()> {
             ])?;
             model.compile("adam", "sparse_categorical_crossentropy", ["accuracy"])?;
             let t = Instant::now();
-            model.fit(&x, &y, FitOptions { epochs: 1, verbose: 0, ..Default::default() })?;
+            model.fit(
+                &x,
+                &y,
+                FitOptions {
+                    epochs: 1,
+                    verbose: 0,
+                    ..Default::default()
+                },
+            )?;
             if run > 0 {
                 times.push(t.elapsed().as_secs_f64());
             }
         }
         times.sort_by(|a, b| a.total_cmp(b));
         let med = times[times.len() / 2];
-        println!("| {threads} | {med:.3} | {:.3} | {:.3} | {:.0} |", times[0], times[times.len() - 1], 1875.0 / med);
+        println!(
+            "| {threads} | {med:.3} | {:.3} | {:.3} | {:.0} |",
+            times[0],
+            times[times.len() - 1],
+            1875.0 / med
+        );
     }
     Ok(())
 }

@@ -12,18 +12,29 @@ use ndarray::{Array1, Array2};
 fn probe(layer: &mut dyn Layer, x: &Tensor, g: &[f32]) -> f64 {
     let mut y = Tensor::default();
     layer.forward(x, &mut y, true);
-    y.data().iter().zip(g).map(|(a, b)| *a as f64 * *b as f64).sum()
+    y.data()
+        .iter()
+        .zip(g)
+        .map(|(a, b)| *a as f64 * *b as f64)
+        .sum()
 }
 
 fn random(shape: &[usize], rng: &mut Rng, scale: f32) -> Tensor {
     let n = shape.iter().product();
-    Tensor::from_vec(shape, (0..n).map(|_| rng.uniform_range(-scale, scale)).collect()).unwrap()
+    Tensor::from_vec(
+        shape,
+        (0..n).map(|_| rng.uniform_range(-scale, scale)).collect(),
+    )
+    .unwrap()
 }
 
 #[track_caller]
 fn agree(what: &str, analytic: f32, numeric: f64) {
     let tol = 3e-3 * (1.0 + numeric.abs());
-    assert!((analytic as f64 - numeric).abs() < tol, "{what}: analytic {analytic} vs finite difference {numeric}");
+    assert!(
+        (analytic as f64 - numeric).abs() < tol,
+        "{what}: analytic {analytic} vs finite difference {numeric}"
+    );
 }
 
 /// Checks dL/dx and dL/d(every parameter) of `make()` by central differences.
@@ -40,7 +51,11 @@ fn check_layer(name: &str, make: &dyn Fn() -> Box<dyn Layer>, in_shape: &[usize]
     let mut gy = Tensor::from_vec(y.shape(), g.clone()).unwrap();
     let mut gx = Tensor::default();
     layer.backward(&x, &y, &mut gy, Some(&mut gx));
-    let params: Vec<(Vec<f32>, Vec<f32>)> = layer.params().iter().map(|p| (p.value.data().to_vec(), p.grad.data().to_vec())).collect();
+    let params: Vec<(Vec<f32>, Vec<f32>)> = layer
+        .params()
+        .iter()
+        .map(|p| (p.value.data().to_vec(), p.grad.data().to_vec()))
+        .collect();
     let h = 1e-2f32;
     // Fresh layers with the same seed reproduce the same weights and dropout masks.
     let fresh = || {
@@ -53,7 +68,8 @@ fn check_layer(name: &str, make: &dyn Fn() -> Box<dyn Layer>, in_shape: &[usize]
         xp.data_mut()[i] += h;
         let mut xm = x.clone();
         xm.data_mut()[i] -= h;
-        let fd = (probe(fresh().as_mut(), &xp, &g) - probe(fresh().as_mut(), &xm, &g)) / (2.0 * h as f64);
+        let fd = (probe(fresh().as_mut(), &xp, &g) - probe(fresh().as_mut(), &xm, &g))
+            / (2.0 * h as f64);
         agree(&format!("{name} dx[{i}]"), gx.data()[i], fd);
     }
     for (pi, (value, grad)) in params.iter().enumerate() {
@@ -72,20 +88,40 @@ fn check_layer(name: &str, make: &dyn Fn() -> Box<dyn Layer>, in_shape: &[usize]
 #[test]
 fn dense_backward_is_right_for_every_activation() {
     for act in kerust::activations::NAMES {
-        check_layer(&format!("Dense({act})"), &|| Box::new(Dense::new(4).activation(*act)), &[5], 3);
+        check_layer(
+            &format!("Dense({act})"),
+            &|| Box::new(Dense::new(4).activation(*act)),
+            &[5],
+            3,
+        );
     }
 }
 
 #[test]
 fn dense_without_bias_and_on_3d_inputs() {
-    check_layer("Dense(no bias)", &|| Box::new(Dense::new(3).use_bias(false).activation("tanh")), &[4], 2);
-    check_layer("Dense(3d)", &|| Box::new(Dense::new(3).activation("sigmoid")), &[2, 4], 2);
+    check_layer(
+        "Dense(no bias)",
+        &|| Box::new(Dense::new(3).use_bias(false).activation("tanh")),
+        &[4],
+        2,
+    );
+    check_layer(
+        "Dense(3d)",
+        &|| Box::new(Dense::new(3).activation("sigmoid")),
+        &[2, 4],
+        2,
+    );
 }
 
 #[test]
 fn activation_flatten_and_dropout_layers() {
     for act in kerust::activations::NAMES {
-        check_layer(&format!("Activation({act})"), &|| Box::new(ActivationLayer::new(*act)), &[6], 2);
+        check_layer(
+            &format!("Activation({act})"),
+            &|| Box::new(ActivationLayer::new(*act)),
+            &[6],
+            2,
+        );
     }
     check_layer("Flatten", &|| Box::new(Flatten::new()), &[2, 3], 2);
     check_layer("Dropout", &|| Box::new(Dropout::new(0.4).seed(9)), &[8], 3);
@@ -99,28 +135,73 @@ fn every_loss_backpropagates_correct_weight_gradients() {
     let x = Array2::from_shape_fn((6, 3), |_| rng.uniform_range(-1.0, 1.0));
     for loss in LOSSES {
         let (out_act, units, y): (&str, usize, ndarray::ArrayD<f32>) = match *loss {
-            "sparse_categorical_crossentropy" | "scce" => ("softmax", 3, Array1::from_vec(vec![0., 1., 2., 1., 0., 2.]).into_dyn()),
-            "categorical_crossentropy" | "cce" | "kl_divergence" | "kld" | "kullback_leibler_divergence" | "categorical_hinge" => {
-                ("softmax", 3, Array2::from_shape_fn((6, 3), |(i, j)| ((i % 3) == j) as u8 as f32).into_dyn())
-            }
-            "binary_crossentropy" | "bce" => ("sigmoid", 2, Array2::from_shape_fn((6, 2), |(i, j)| ((i + j) % 2) as f32).into_dyn()),
-            "hinge" | "squared_hinge" => ("tanh", 2, Array2::from_shape_fn((6, 2), |(i, j)| if (i + j) % 2 == 0 { 1.0 } else { -1.0 }).into_dyn()),
-            "poisson" | "mean_squared_logarithmic_error" | "msle" | "mean_absolute_percentage_error" | "mape" => {
-                ("softplus", 2, Array2::from_shape_fn((6, 2), |(i, j)| 0.5 + (i * 2 + j) as f32 * 0.1).into_dyn())
-            }
-            _ => ("linear", 2, Array2::from_shape_fn((6, 2), |(i, j)| (i as f32 - j as f32) * 0.3).into_dyn()),
+            "sparse_categorical_crossentropy" | "scce" => (
+                "softmax",
+                3,
+                Array1::from_vec(vec![0., 1., 2., 1., 0., 2.]).into_dyn(),
+            ),
+            "categorical_crossentropy"
+            | "cce"
+            | "kl_divergence"
+            | "kld"
+            | "kullback_leibler_divergence"
+            | "categorical_hinge" => (
+                "softmax",
+                3,
+                Array2::from_shape_fn((6, 3), |(i, j)| ((i % 3) == j) as u8 as f32).into_dyn(),
+            ),
+            "binary_crossentropy" | "bce" => (
+                "sigmoid",
+                2,
+                Array2::from_shape_fn((6, 2), |(i, j)| ((i + j) % 2) as f32).into_dyn(),
+            ),
+            "hinge" | "squared_hinge" => (
+                "tanh",
+                2,
+                Array2::from_shape_fn((6, 2), |(i, j)| if (i + j) % 2 == 0 { 1.0 } else { -1.0 })
+                    .into_dyn(),
+            ),
+            "poisson"
+            | "mean_squared_logarithmic_error"
+            | "msle"
+            | "mean_absolute_percentage_error"
+            | "mape" => (
+                "softplus",
+                2,
+                Array2::from_shape_fn((6, 2), |(i, j)| 0.5 + (i * 2 + j) as f32 * 0.1).into_dyn(),
+            ),
+            _ => (
+                "linear",
+                2,
+                Array2::from_shape_fn((6, 2), |(i, j)| (i as f32 - j as f32) * 0.3).into_dyn(),
+            ),
         };
         let build = || {
             let mut m = Sequential::empty();
             m.set_seed(17);
-            m.add(Dense::new(4).activation("tanh").input_dim(3).kernel_regularizer(Regularizer::L2(0.01))).unwrap();
-            m.add(Dense::new(units).activation(out_act).bias_regularizer(Regularizer::L1(0.02))).unwrap();
+            m.add(
+                Dense::new(4)
+                    .activation("tanh")
+                    .input_dim(3)
+                    .kernel_regularizer(Regularizer::L2(0.01)),
+            )
+            .unwrap();
+            m.add(
+                Dense::new(units)
+                    .activation(out_act)
+                    .bias_regularizer(Regularizer::L1(0.02)),
+            )
+            .unwrap();
             m.compile(SGD::new(0.0), *loss, ()).unwrap();
             m
         };
         let mut model = build();
         model.train_on_batch(&x, &y).unwrap();
-        let grads: Vec<Vec<f32>> = model.layers().iter().flat_map(|l| l.params().iter().map(|p| p.grad.data().to_vec())).collect();
+        let grads: Vec<Vec<f32>> = model
+            .layers()
+            .iter()
+            .flat_map(|l| l.params().iter().map(|p| p.grad.data().to_vec()))
+            .collect();
         let weights = model.get_weights();
         let h = 1e-2f32;
         for (wi, w) in weights.iter().enumerate() {

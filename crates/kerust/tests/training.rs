@@ -386,6 +386,16 @@ fn validation_split_is_computed_from_the_decimal_the_user_wrote() {
     let y = Array1::<f32>::zeros(60_000);
     let mut m = Sequential::new(vec![Dense::new(1).input_dim(1).into()]).unwrap();
     m.compile(SGD::new(0.0), "mse", ()).unwrap();
-    let h = m.fit(&x, &y, FitOptions { batch_size: 10, validation_split: 0.01, ..quiet(1) }).unwrap();
+    let h = m
+        .fit(
+            &x,
+            &y,
+            FitOptions {
+                batch_size: 10,
+                validation_split: 0.01,
+                ..quiet(1)
+            },
+        )
+        .unwrap();
     assert_eq!(h.params.steps, 5_940);
 }

@@ -5,6 +5,6 @@
 pub mod cpu;
 
 pub use cpu::{
-    adam_step, sgd_step, add_bias_rows, col_sums, matmul, matmul_a_bt, matmul_at_b, num_threads, set_num_threads,
-    with_training_env,
+    adam_step, add_bias_rows, col_sums, matmul, matmul_a_bt, matmul_at_b, num_threads,
+    set_num_threads, sgd_step, with_training_env,
 };

@@ -1,10 +1,11 @@
 //! Learning curves from a [`History`].
 
-use super::{de, render, text_style, DrawResult, Figure, BLUE, INK, ORANGE};
+use super::{de, render, text_style, text_width, DrawResult, Figure, BLUE, INK, ORANGE};
 use crate::callbacks::History;
 use crate::{Error, Result};
 use plotters::coord::Shift;
 use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
 use std::path::Path;
 
 /// Width of the picture, and height of each row of two panels.
@@ -212,12 +213,19 @@ fn draw_panel<DB: DrawingBackend>(
         x0 -= 1;
         x1 += 1;
     }
+    // Room for the widest tick label and the axis name beside it.
+    let widest = [y0, y1, (y0 + y1) / 2.0]
+        .iter()
+        .map(|v| text_width(&tick(*v, y1 - y0), 13.0))
+        .max()
+        .unwrap_or(0);
+    let y_area = (widest + 36).max(60);
     let mut chart = ChartBuilder::on(area)
         .caption(&title, text_style(20.0, INK))
         .margin(14)
         .margin_right(24)
         .x_label_area_size(46)
-        .y_label_area_size(70)
+        .y_label_area_size(y_area)
         .build_cartesian_2d(x0..x1, y0..y1)
         .map_err(de)?;
     let span = y1 - y0;
@@ -270,10 +278,24 @@ fn draw_panel<DB: DrawingBackend>(
                     .draw_series(run.iter().map(|&p| Circle::new(p, 3, color.filled())))
                     .map_err(de)?;
             }
-            chart
-                .draw_series(LineSeries::new(run, style))
-                .map_err(de)?;
+            chart.draw_series(LineSeries::new(run, style)).map_err(de)?;
         }
+    }
+    let any_finite = panel
+        .train
+        .into_iter()
+        .chain(panel.val)
+        .any(|s| s.iter().any(|v| v.is_finite()));
+    if !any_finite {
+        let style = text_style(15.0, INK).pos(Pos::new(HPos::Center, VPos::Center));
+        chart
+            .plotting_area()
+            .draw(&Text::new(
+                "no finite values (NaN or infinite)",
+                ((x0 + x1) / 2, (y0 + y1) / 2.0),
+                style,
+            ))
+            .map_err(de)?;
     }
     let position = if crate::callbacks::auto_mode_is_max(name) {
         SeriesLabelPosition::LowerRight

@@ -1,13 +1,14 @@
 //! Pictures of a training run: learning curves, confusion matrices, image grids and
 //! single predictions, written as PNG or SVG files (the `plot` cargo feature, on by default).
 //!
-//! Every function takes the output path last-but-options and picks the format from its
-//! extension: `.png` (a bitmap) or `.svg` (vector text, fonts left to the viewer). The file
-//! is written atomically: drawn in memory, written to a temporary file in the same
-//! directory, then renamed over `path`, so a reader never sees half a picture.
+//! Every function picks the format from its `path`'s extension: `.png` (a bitmap) or `.svg`
+//! (vector, its text left to the viewer's sans-serif font). The file is written atomically:
+//! drawn in memory, written to a temporary file in the same directory, then renamed over
+//! `path`, so a reader never sees half a picture. Bad input is an [`Error`], never a panic.
 //!
 //! Text is drawn with DejaVu Sans, embedded in kerust (Bitstream Vera licence, see
-//! `data/fonts/DejaVuSans-LICENSE.txt`), so plotting needs no system fonts or libraries.
+//! `data/fonts/DejaVuSans-LICENSE.txt`), so plotting needs no system fonts or libraries. It
+//! is registered with plotters as `"sans-serif"` at the first plot.
 //!
 //! | Keras / matplotlib tutorial                        | kerust                                  |
 //! | -------------------------------------------------- | --------------------------------------- |
@@ -33,6 +34,7 @@ mod confusion;
 mod history;
 mod images;
 mod prediction;
+mod text;
 
 pub use confusion::plot_confusion_matrix;
 pub use history::plot_history;
@@ -43,7 +45,6 @@ use crate::{Error, Result};
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
-use plotters::style::FontStyle;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -128,8 +129,8 @@ fn render(path: &Path, figure: &impl Figure) -> Result<()> {
     let format = format_of(path)?;
     check_dir(path)?;
     if w == 0 || h == 0 || w > MAX_SIDE || h > MAX_SIDE || w as u64 * h as u64 > MAX_PIXELS {
-        return Err(Error::arg(
-            "path",
+        return Err(Error::data(
+            "the plot",
             format!(
                 "the picture would be {w}x{h} pixels, more than kerust draws (at most \
                  {MAX_SIDE} pixels a side and {MAX_PIXELS} in all); plot fewer items"
@@ -157,7 +158,8 @@ fn render(path: &Path, figure: &impl Figure) -> Result<()> {
 fn draw_png(figure: &impl Figure, w: u32, h: u32) -> std::result::Result<Vec<u8>, String> {
     let mut rgb = vec![255u8; w as usize * h as usize * 3];
     {
-        let root = BitMapBackend::with_buffer(&mut rgb, (w, h)).into_drawing_area();
+        let root =
+            text::CrispText(BitMapBackend::with_buffer(&mut rgb, (w, h))).into_drawing_area();
         root.fill(&WHITE).map_err(de)?;
         figure.draw(&root)?;
         root.present().map_err(de)?;
@@ -255,50 +257,65 @@ const BLUE: RGBColor = RGBColor(31, 119, 180);
 const ORANGE: RGBColor = RGBColor(255, 127, 14);
 /// matplotlib's `tab:red`.
 const RED: RGBColor = RGBColor(214, 39, 40);
-/// matplotlib's `tab:gray`.
-const GREY: RGBColor = RGBColor(127, 127, 127);
 
-/// The width and height of `text` in `style`, (0, 0) when it cannot be measured.
-fn text_size<DB: DrawingBackend>(
-    root: &DrawingArea<DB, Shift>,
-    text: &str,
-    style: &TextStyle,
-) -> (u32, u32) {
-    if text.is_empty() {
-        return (0, 0);
-    }
-    root.estimate_text_size(text, style).unwrap_or((0, 0))
+/// The width of `text` drawn `size` pixels high.
+fn text_width(text: &str, size: f64) -> u32 {
+    text::measure(size, text).0
 }
 
-/// `text`, cut and ended with "…" so that it is at most `max_width` pixels wide.
-fn fit_text<DB: DrawingBackend>(
-    root: &DrawingArea<DB, Shift>,
-    text: &str,
-    style: &TextStyle,
-    max_width: u32,
-) -> String {
-    if text_size(root, text, style).0 <= max_width {
+/// `text`, cut and ended with "…" so that it is at most `max_width` pixels wide at `size`.
+fn fit_text(text: &str, size: f64, max_width: u32) -> String {
+    if text_width(text, size) <= max_width {
         return text.to_string();
     }
     let chars: Vec<char> = text.chars().collect();
     for keep in (0..chars.len()).rev() {
         let candidate: String = chars[..keep].iter().collect::<String>() + "…";
-        if text_size(root, &candidate, style).0 <= max_width {
+        if text_width(&candidate, size) <= max_width {
             return candidate;
         }
     }
     String::new()
 }
 
-/// `name` shortened to at most `max_chars` characters, ending with "…" when cut.
-fn abbreviate(name: &str, max_chars: usize) -> String {
-    if name.chars().count() <= max_chars {
-        name.to_string()
-    } else {
-        let mut s: String = name.chars().take(max_chars.saturating_sub(1)).collect();
-        s.push('…');
-        s
+/// Draws `text` at `pos`, anchored at (`h`, `v`) of its box, turned to read upwards when
+/// `vertical`.
+#[allow(clippy::too_many_arguments)]
+fn put_text<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    text: &str,
+    pos: (i32, i32),
+    size: f64,
+    color: RGBColor,
+    h: HPos,
+    v: VPos,
+    vertical: bool,
+) -> DrawResult {
+    if text.is_empty() {
+        return Ok(());
     }
+    let mut style = text_style(size, color).pos(Pos::new(h, v));
+    if vertical {
+        style = style.transform(FontTransform::Rotate270);
+    }
+    area.draw(&Text::new(text.to_string(), pos, style))
+        .map_err(de)
+}
+
+/// `name` shortened to at most `max_chars` characters by cutting its middle ("…"), so that
+/// names differing only at the end stay apart.
+fn abbreviate(name: &str, max_chars: usize) -> String {
+    let chars: Vec<char> = name.chars().collect();
+    if chars.len() <= max_chars {
+        return name.to_string();
+    }
+    let keep = max_chars.saturating_sub(1);
+    let tail = keep * 2 / 5;
+    let head = keep - tail;
+    let mut s: String = chars[..head].iter().collect();
+    s.push('…');
+    s.extend(&chars[chars.len() - tail..]);
+    s
 }
 
 /// The display name of class `i`: its entry in `names`, else the number.
@@ -310,12 +327,7 @@ fn class_name(names: Option<&[&str]>, i: usize) -> String {
 }
 
 /// Checks that `names`, when given, has one entry per class.
-fn check_names(
-    context: &str,
-    names: Option<&[&str]>,
-    classes: usize,
-    what: &str,
-) -> Result<()> {
+fn check_names(context: &str, names: Option<&[&str]>, classes: usize, what: &str) -> Result<()> {
     match names {
         Some(n) if n.len() != classes => Err(Error::shape(
             format!("{context} class_names"),
@@ -324,6 +336,22 @@ fn check_names(
         )),
         _ => Ok(()),
     }
+}
+
+/// Checks that every label in `values` has a name when `names` is given.
+fn check_label(what: &str, values: &[usize], names: Option<&[&str]>) -> Result<()> {
+    if let Some(names) = names {
+        if let Some((i, &v)) = values.iter().enumerate().find(|(_, &v)| v >= names.len()) {
+            return Err(Error::data(
+                what,
+                format!(
+                    "class {v} at index {i} has no name: class_names has {} entries",
+                    names.len()
+                ),
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// The colour at `t` in [0, 1] of matplotlib's "Blues" colour map (white to dark blue).
@@ -339,7 +367,11 @@ fn blues(t: f64) -> RGBColor {
         (8, 81, 156),
         (8, 48, 107),
     ];
-    let t = if t.is_finite() { t.clamp(0.0, 1.0) } else { 0.0 };
+    let t = if t.is_finite() {
+        t.clamp(0.0, 1.0)
+    } else {
+        0.0
+    };
     let x = t * (STOPS.len() - 1) as f64;
     let i = (x.floor() as usize).min(STOPS.len() - 2);
     let f = x - i as f64;
@@ -357,14 +389,21 @@ mod tests {
         assert_eq!(format_of(Path::new("a/b.PNG")).unwrap(), Format::Png);
         assert_eq!(format_of(Path::new("b.svg")).unwrap(), Format::Svg);
         let e = format_of(Path::new("b.jpg")).unwrap_err().to_string();
-        assert!(e.contains(".png") && e.contains(".svg") && e.contains(".jpg"), "{e}");
+        assert!(
+            e.contains(".png") && e.contains(".svg") && e.contains(".jpg"),
+            "{e}"
+        );
         assert!(format_of(Path::new("noext")).is_err());
     }
 
     #[test]
     fn abbreviates_long_names() {
         assert_eq!(abbreviate("short", 8), "short");
-        assert_eq!(abbreviate("a very long name", 8), "a very …");
+        assert_eq!(abbreviate("a very long name", 8), "a ver…me");
+        assert_eq!(
+            abbreviate("a rather long class name 12", 16),
+            "a rather …ame 12"
+        );
     }
 
     #[test]
