@@ -228,9 +228,11 @@ fn run(r: Run) -> CliResult<()> {
         let path = dir.join("history.csv");
         write_history_csv(&history, &path)?;
         println!("Wrote the training history to {}", path.display());
-        // TODO(issue "Saving and loading"): also save the trained model into --out once
-        // kerust can write model files; TODO(plotting): write the training curves and the
-        // confusion matrix as pictures there too. Until then only history.csv is written.
+        let path = dir.join("history.png");
+        kerust::plot::plot_history(&history, &path)?;
+        println!("Wrote the training curves to {}", path.display());
+        // TODO(issue "Saving and loading"): also save the trained model (model.keras) into
+        // --out once kerust can write model files.
     }
 
     println!();
@@ -242,6 +244,26 @@ fn run(r: Run) -> CliResult<()> {
     let names: Vec<&str> = data.class_names.iter().map(String::as_str).collect();
     let cm = confusion_matrix(&y_true, &y_pred, Some(NUM_CLASSES))?;
     let report = classification_report(&y_true, &y_pred, Some(&names))?;
+
+    if let Some(dir) = &out {
+        let path = dir.join("confusion_matrix.png");
+        kerust::plot::plot_confusion_matrix(&cm, Some(&names), &path)?;
+        println!("Wrote the confusion matrix to {}", path.display());
+        let shown = data.x_test.len_of(Axis(0)).min(24);
+        let path = dir.join("samples.png");
+        kerust::plot::plot_images(
+            data.x_test.slice(ndarray::s![..shown, .., ..]),
+            &y_true[..shown],
+            Some(&y_pred[..shown]),
+            Some(&names),
+            &path,
+            8,
+        )?;
+        println!(
+            "Wrote {shown} test images with their predictions to {}",
+            path.display()
+        );
+    }
 
     println!();
     println!("Confusion matrix (rows: true class, columns: predicted class):");

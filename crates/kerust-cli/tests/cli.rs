@@ -85,6 +85,14 @@ fn train_digits_five_epochs_writes_history() {
     assert_eq!(lines[0], "epoch,accuracy,loss,val_accuracy,val_loss");
     assert_eq!(lines.len(), 6, "{csv}");
     assert!(lines[5].starts_with("4,"), "{csv}");
+    for picture in ["history.png", "confusion_matrix.png", "samples.png"] {
+        let bytes = std::fs::read(nested.join(picture)).expect(picture);
+        // A PNG signature and an IHDR chunk with a non-trivial size.
+        assert_eq!(&bytes[..8], b"\x89PNG\r\n\x1a\n", "{picture}");
+        let width = u32::from_be_bytes(bytes[16..20].try_into().unwrap());
+        let height = u32::from_be_bytes(bytes[20..24].try_into().unwrap());
+        assert!(width >= 300 && height >= 200, "{picture}: {width}x{height}");
+    }
     std::fs::remove_dir_all(&out_dir).unwrap();
 }
 
