@@ -231,8 +231,12 @@ fn run(r: Run) -> CliResult<()> {
         let path = dir.join("history.png");
         kerust::plot::plot_history(&history, &path)?;
         println!("Wrote the training curves to {}", path.display());
-        // TODO(issue "Saving and loading"): also save the trained model (model.keras) into
-        // --out once kerust can write model files.
+        let path = dir.join("model.keras");
+        model.save(&path)?;
+        println!(
+            "Wrote the model to {} (opens in Keras with keras.models.load_model)",
+            path.display()
+        );
     }
 
     println!();

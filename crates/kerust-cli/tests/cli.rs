@@ -85,6 +85,8 @@ fn train_digits_five_epochs_writes_history() {
     assert_eq!(lines[0], "epoch,accuracy,loss,val_accuracy,val_loss");
     assert_eq!(lines.len(), 6, "{csv}");
     assert!(lines[5].starts_with("4,"), "{csv}");
+    let model = kerust::models::load_model(nested.join("model.keras")).expect("model.keras loads");
+    assert_eq!(model.count_params(), 64 * 64 + 64 + 64 * 10 + 10);
     for picture in ["history.png", "confusion_matrix.png", "samples.png"] {
         let bytes = std::fs::read(nested.join(picture)).expect(picture);
         // A PNG signature and an IHDR chunk with a non-trivial size.
@@ -156,9 +158,13 @@ fn missing_dataset_names_kerust_data() {
         .args(["train", "--dataset", "mnist"])
         .env("KERUST_DATA", "/nonexistent-kerust-data")
         .env("HOME", "/nonexistent-home")
+        .env_remove("KERUST_CACHE")
+        // The download is tried against a closed port on this machine, never the internet.
+        .env("KERUST_DATA_URL", "http://127.0.0.1:9")
         .assert()
         .code(1)
-        .stderr(predicate::str::starts_with("error:"))
+        .stderr(predicate::str::contains("\nerror: "))
+        .stderr(predicate::str::contains("127.0.0.1:9"))
         .stderr(predicate::str::contains("KERUST_DATA"))
         .stderr(predicate::str::contains("/nonexistent-kerust-data/mnist"));
 }

@@ -38,11 +38,13 @@ pub mod layers;
 pub mod losses;
 pub mod metrics;
 pub mod models;
+pub mod npy;
 pub mod optimizers;
 #[cfg(feature = "plot")]
 pub mod plot;
 pub mod preprocessing;
 mod rng;
+pub mod saving;
 mod tensor;
 
 pub use error::{Error, Result};

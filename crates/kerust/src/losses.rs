@@ -359,16 +359,7 @@ impl Loss {
         shape: &[usize],
         sample_weight: Option<&[f32]>,
     ) -> Result<f32> {
-        let mut scratch = Vec::new();
-        self.compute(
-            y_true,
-            y_pred,
-            shape,
-            sample_weight,
-            None,
-            false,
-            &mut scratch,
-        )
+        self.compute(y_true, y_pred, shape, sample_weight, None, false)
     }
 
     /// One loss value per row (Keras's `reduction=None`), unweighted.
@@ -432,8 +423,7 @@ impl Loss {
     }
 
     /// Reduced loss and, when `grad` is given, its gradient with respect to `y_pred` (or to
-    /// the logits before the output activation when `fused`). `scratch` is reused memory.
-    #[allow(clippy::too_many_arguments)]
+    /// the logits before the output activation when `fused`).
     pub fn compute(
         &self,
         y_true: &[f32],
@@ -442,7 +432,6 @@ impl Loss {
         sample_weight: Option<&[f32]>,
         mut grad: Option<&mut [f32]>,
         fused: bool,
-        _scratch: &mut Vec<f32>,
     ) -> Result<f32> {
         self.check(y_true, y_pred, shape)?;
         let d = shape.last().copied().unwrap_or(1).max(1);
@@ -733,8 +722,7 @@ mod tests {
             };
             let sw = [0.7f32, 1.3];
             let mut g = vec![0.0; p.len()];
-            let mut s = Vec::new();
-            loss.compute(&t, &p, &shape, Some(&sw), Some(&mut g), false, &mut s)
+            loss.compute(&t, &p, &shape, Some(&sw), Some(&mut g), false)
                 .unwrap();
             for i in 0..p.len() {
                 let h = 1e-3;

@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use flate2::write::GzEncoder;
 use flate2::Compression;
-use kerust::datasets::{digits, fashion_mnist, idx, mnist, ImageData};
+use kerust::datasets::{digits, fashion_mnist, idx, mnist, ImageData, LoadOptions};
 use kerust::Error;
 
 fn data_root() -> PathBuf {
@@ -120,8 +120,10 @@ fn fashion_mnist_real_files() {
 #[test]
 fn load_data_uses_environment_or_explains() {
     // Depends on the environment: with KERUST_DATA (or a populated cache) it loads, otherwise
-    // the error must list the places searched and say how to provide the files.
-    match mnist::load_data() {
+    // the error must list the places searched and say how to provide the files. (Downloading
+    // is off here: tests never fetch from the real origin nor write the real cache; see
+    // tests/download.rs for the download path.)
+    match mnist::load_data_with(&LoadOptions::from_env().download(false)) {
         Ok(data) => assert_eq!(data.0 .0.shape(), &[60000, 28, 28]),
         Err(e) => {
             let msg = e.to_string();

@@ -128,16 +128,8 @@ fn losses_values_reductions_weights_and_gradients_match_keras() {
             1e-6,
         );
         let mut grad = vec![0.0; p.len()];
-        loss.compute(
-            &t,
-            &p,
-            &shape,
-            None,
-            Some(&mut grad),
-            false,
-            &mut Vec::new(),
-        )
-        .unwrap();
+        loss.compute(&t, &p, &shape, None, Some(&mut grad), false)
+            .unwrap();
         close(
             &format!("{what} grad"),
             &grad,

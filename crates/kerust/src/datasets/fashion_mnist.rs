@@ -6,7 +6,7 @@
 
 use std::path::Path;
 
-use super::{DatasetSpec, ImageData, IDX_FILE_NAMES};
+use super::{DatasetSpec, ImageData, LoadOptions, IDX_FILE_NAMES};
 use crate::Result;
 
 /// The names of the 10 classes, indexed by label.
@@ -52,6 +52,9 @@ pub const SPEC: DatasetSpec = DatasetSpec {
             "67da17c76eaffca5446c3361aaab5c3cd6d1c2608764d35dfb1850b086bf8dd5",
         ),
     ],
+    sizes: [26_421_880, 29_515, 4_422_102, 5_148],
+    // Zalando's own download site (plain HTTP: the SHA-256 check guards the content).
+    base_url: "http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/",
     image_size: (28, 28),
 };
 
@@ -61,12 +64,14 @@ pub const SPEC: DatasetSpec = DatasetSpec {
 /// Shapes: `x_train` `(60000, 28, 28)`, `y_train` `(60000,)`, `x_test` `(10000, 28, 28)`,
 /// `y_test` `(10000,)`; labels index [`CLASS_NAMES`]. The files are searched in
 /// `$KERUST_DATA/fashion-mnist/`, `$KERUST_DATA/` and `~/.kerust/datasets/fashion-mnist/`
-/// (see [`crate::datasets`]).
+/// (see [`crate::datasets`]); when they are in none, they are downloaded into that cache
+/// (feature `download`, on by default) and checked against their SHA-256.
 ///
 /// # Errors
 ///
-/// [`crate::Error::Io`] (kind `NotFound`) listing every folder searched when none holds the
-/// four files; [`crate::Error::Format`] for a corrupt or truncated file;
+/// [`crate::Error::Io`] (kind `NotFound`) listing every folder searched, and why the download
+/// failed, when the files are nowhere and cannot be downloaded; [`crate::Error::Format`] for a
+/// corrupt or truncated file, or a download whose SHA-256 is not the original's;
 /// [`crate::Error::Shape`] when image and label counts differ.
 ///
 /// # Examples
@@ -99,4 +104,25 @@ pub fn load_data() -> Result<ImageData> {
 /// ```
 pub fn load_data_from(dir: impl AsRef<Path>) -> Result<ImageData> {
     SPEC.load_from(dir)
+}
+
+/// Loads Fashion-MNIST with explicit [`LoadOptions`] (data folder, cache, mirror, download on or
+/// off) instead of the environment variables [`load_data`] reads.
+///
+/// # Errors
+///
+/// As [`load_data`]; a refused download (wrong size or SHA-256) is an
+/// [`crate::Error::Format`] naming the file and both hashes.
+///
+/// # Examples
+///
+/// ```no_run
+/// use kerust::datasets::{fashion_mnist, LoadOptions};
+///
+/// let options = LoadOptions::from_env().download(false);
+/// let ((x_train, y_train), _) = fashion_mnist::load_data_with(&options)?;
+/// # Ok::<(), kerust::Error>(())
+/// ```
+pub fn load_data_with(options: &LoadOptions) -> Result<ImageData> {
+    SPEC.load_with(options)
 }

@@ -6,7 +6,7 @@
 
 use std::path::Path;
 
-use super::{DatasetSpec, ImageData, IDX_FILE_NAMES};
+use super::{DatasetSpec, ImageData, LoadOptions, IDX_FILE_NAMES};
 use crate::Result;
 
 /// Where MNIST is looked for and what its files are (SHA-256 of the original release).
@@ -31,6 +31,9 @@ pub const SPEC: DatasetSpec = DatasetSpec {
             "f7ae60f92e00ec6debd23a6088c31dbd2371eca3ffa0defaefb259924204aec6",
         ),
     ],
+    sizes: [9_912_422, 28_881, 1_648_877, 4_542],
+    // The mirror Keras and TensorFlow download MNIST from (the original gz files).
+    base_url: "https://storage.googleapis.com/cvdf-datasets/mnist/",
     image_size: (28, 28),
 };
 
@@ -39,12 +42,14 @@ pub const SPEC: DatasetSpec = DatasetSpec {
 /// Shapes: `x_train` `(60000, 28, 28)`, `y_train` `(60000,)`, `x_test` `(10000, 28, 28)`,
 /// `y_test` `(10000,)`; pixels are `u8` in 0..=255 and labels `u8` in 0..=9. The files are
 /// searched in `$KERUST_DATA/mnist/`, `$KERUST_DATA/` and `~/.kerust/datasets/mnist/` (see
-/// [`crate::datasets`]).
+/// [`crate::datasets`]); when they are in none, they are downloaded into that cache
+/// (feature `download`, on by default) and checked against their SHA-256.
 ///
 /// # Errors
 ///
-/// [`crate::Error::Io`] (kind `NotFound`) listing every folder searched when none holds the
-/// four files; [`crate::Error::Format`] for a corrupt or truncated file;
+/// [`crate::Error::Io`] (kind `NotFound`) listing every folder searched, and why the download
+/// failed, when the files are nowhere and cannot be downloaded; [`crate::Error::Format`] for a
+/// corrupt or truncated file, or a download whose SHA-256 is not the original's;
 /// [`crate::Error::Shape`] when image and label counts differ.
 ///
 /// # Examples
@@ -75,4 +80,25 @@ pub fn load_data() -> Result<ImageData> {
 /// ```
 pub fn load_data_from(dir: impl AsRef<Path>) -> Result<ImageData> {
     SPEC.load_from(dir)
+}
+
+/// Loads MNIST with explicit [`LoadOptions`] (data folder, cache, mirror, download on or
+/// off) instead of the environment variables [`load_data`] reads.
+///
+/// # Errors
+///
+/// As [`load_data`]; a refused download (wrong size or SHA-256) is an
+/// [`crate::Error::Format`] naming the file and both hashes.
+///
+/// # Examples
+///
+/// ```no_run
+/// use kerust::datasets::{mnist, LoadOptions};
+///
+/// let options = LoadOptions::from_env().download(false);
+/// let ((x_train, y_train), _) = mnist::load_data_with(&options)?;
+/// # Ok::<(), kerust::Error>(())
+/// ```
+pub fn load_data_with(options: &LoadOptions) -> Result<ImageData> {
+    SPEC.load_with(options)
 }

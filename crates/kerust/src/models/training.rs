@@ -107,7 +107,6 @@ pub(crate) struct Compiled {
     resolved_for: Option<(usize, usize)>,
     yb: Vec<f32>,
     swb: Vec<f32>,
-    scratch: Vec<f32>,
 }
 
 /// Options of [`Sequential::fit`], with Keras's defaults.
@@ -232,7 +231,6 @@ impl Sequential {
             resolved_for: None,
             yb: Vec::new(),
             swb: Vec::new(),
-            scratch: Vec::new(),
         });
         self.compiled_fusion();
         Ok(())
@@ -350,29 +348,7 @@ impl Sequential {
     /// One optimizer step on the gathered batch; returns the batch loss (with regularization).
     fn train_step(&mut self) -> Result<f32> {
         self.forward(true);
-        let n = self.layers.len();
-        self.grads.resize_with(n + 1, Default::default);
-        let c = self.compiled.as_mut().expect("compiled");
-        let pred = &self.acts[n];
-        self.grads[n].resize(pred.shape());
-        let sw = (!c.swb.is_empty()).then_some(c.swb.as_slice());
-        let mut loss = c.loss.compute(
-            &c.yb,
-            pred.data(),
-            pred.shape(),
-            sw,
-            Some(self.grads[n].data_mut()),
-            c.fused,
-            &mut c.scratch,
-        )?;
-        for m in c.metrics.iter_mut() {
-            m.update_state(&c.yb, pred.data(), pred.shape(), sw);
-        }
-        loss += self
-            .layers
-            .iter()
-            .map(|l| crate::layers::regularization_loss(l.params()))
-            .sum::<f32>();
+        let loss = self.loss_and_metrics(true)?;
         self.backward();
         let c = self.compiled.as_mut().expect("compiled");
         c.optimizer.apply(&mut self.layers);
@@ -382,28 +358,36 @@ impl Sequential {
     /// Loss (no gradient) and metric updates on the gathered batch, in inference mode.
     fn test_step(&mut self) -> Result<f32> {
         self.forward(false);
+        self.loss_and_metrics(false)
+    }
+
+    /// The loss of the last forward pass (plus regularization), updating the metrics and,
+    /// when `with_grad`, writing the loss gradient for `backward`.
+    fn loss_and_metrics(&mut self, with_grad: bool) -> Result<f32> {
         let n = self.layers.len();
+        self.grads.resize_with(n + 1, Default::default);
         let c = self.compiled.as_mut().expect("compiled");
         let pred = &self.acts[n];
         let sw = (!c.swb.is_empty()).then_some(c.swb.as_slice());
-        let mut loss = c.loss.compute(
-            &c.yb,
-            pred.data(),
-            pred.shape(),
-            sw,
-            None,
-            false,
-            &mut c.scratch,
-        )?;
+        let grad = if with_grad {
+            self.grads[n].resize(pred.shape());
+            Some(self.grads[n].data_mut())
+        } else {
+            None
+        };
+        let fused = with_grad && c.fused;
+        let loss = c
+            .loss
+            .compute(&c.yb, pred.data(), pred.shape(), sw, grad, fused)?;
         for m in c.metrics.iter_mut() {
             m.update_state(&c.yb, pred.data(), pred.shape(), sw);
         }
-        loss += self
+        let penalty: f32 = self
             .layers
             .iter()
             .map(|l| crate::layers::regularization_loss(l.params()))
-            .sum::<f32>();
-        Ok(loss)
+            .sum();
+        Ok(loss + penalty)
     }
 
     fn reset_metrics(&mut self) {

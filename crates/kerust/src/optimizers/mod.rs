@@ -730,3 +730,37 @@ fn trainable(layers: &mut [Box<dyn Layer>]) -> impl Iterator<Item = &mut Param> 
         .flat_map(|l| l.params_mut().iter_mut())
         .filter(|p| p.trainable)
 }
+
+/// State access for `kerust::saving` (Keras's `optimizer/vars/<i>`).
+impl Optimizer {
+    /// Sets the number of steps taken (Keras's `iterations` variable).
+    pub(crate) fn set_iterations(&mut self, n: u64) {
+        self.iterations = n;
+    }
+
+    /// The per-variable state: `slots_per_variable()` arrays per trainable parameter, in
+    /// parameter order (empty before the first step).
+    pub(crate) fn slots(&self) -> &[Vec<f32>] {
+        &self.slots
+    }
+
+    /// Replaces the per-variable state (same layout as [`slots`](Self::slots)).
+    pub(crate) fn set_slots(&mut self, slots: Vec<Vec<f32>>) {
+        self.slots = slots;
+    }
+
+    /// State arrays kept per trainable parameter.
+    pub(crate) fn slots_per_variable(&self) -> usize {
+        self.slots_per_var()
+    }
+
+    /// Nadam's running product of momentum factors (1 for the other optimizers).
+    pub(crate) fn u_product(&self) -> f32 {
+        self.u_product
+    }
+
+    /// Sets Nadam's running product of momentum factors.
+    pub(crate) fn set_u_product(&mut self, v: f32) {
+        self.u_product = v;
+    }
+}

@@ -1,0 +1,979 @@
+//! Keras's JSON model configs (`config.json`, the legacy `model_config` attribute,
+//! `model.to_json()`) to kerust objects and back.
+//!
+//! Reading is strict: a layer class, an option or an option value that kerust cannot honor
+//! is an error naming the layer and the file, never a silent skip.
+
+use crate::activations::Activation as Act;
+use crate::initializers::Initializer;
+use crate::layers::{ActivationLayer, Dense, Dropout, Flatten, InputLayer, Layer, Regularizer};
+use crate::losses::{LossKind, Reduction};
+use crate::models::{MetricSpec, Sequential};
+use crate::optimizers::Optimizer;
+use crate::{Error, Result};
+use serde_json::{json, Map, Value};
+
+/// The layer classes kerust rebuilds from a Keras config.
+pub const LAYER_CLASSES: &[&str] = &["InputLayer", "Dense", "Activation", "Dropout", "Flatten"];
+
+/// Most parameters a model read from an architecture-only JSON may declare (4 GiB of
+/// float32): anything larger is taken for a hostile file, not a model.
+pub(crate) const MAX_JSON_PARAMS: usize = 1 << 30;
+
+/// A Keras model config, parsed and checked, before anything is allocated.
+#[derive(Debug)]
+pub(crate) struct ModelSpec {
+    pub name: String,
+    pub input_shape: Option<Vec<usize>>,
+    pub layers: Vec<LayerSpec>,
+}
+
+#[derive(Debug)]
+pub(crate) struct LayerSpec {
+    pub name: String,
+    pub trainable: bool,
+    pub kind: LayerKind,
+    /// `input_shape` / `batch_input_shape` given on the layer itself (Keras 2 files).
+    pub input_shape: Option<Vec<usize>>,
+}
+
+#[derive(Debug)]
+pub(crate) enum LayerKind {
+    Dense {
+        units: usize,
+        activation: Act,
+        use_bias: bool,
+        kernel_initializer: Initializer,
+        bias_initializer: Initializer,
+        kernel_regularizer: Option<Regularizer>,
+        bias_regularizer: Option<Regularizer>,
+    },
+    Flatten,
+    Dropout {
+        rate: f32,
+        seed: Option<u64>,
+    },
+    Activation(Act),
+}
+
+/// A compile config: the optimizer, the loss and the metrics.
+#[derive(Debug)]
+pub(crate) struct CompileSpec {
+    pub optimizer: Optimizer,
+    pub loss: crate::losses::Loss,
+    pub metrics: Vec<MetricSpec>,
+}
+
+fn cfg_err(what: impl Into<String>, reason: impl Into<String>) -> Error {
+    Error::Config {
+        what: what.into(),
+        reason: reason.into(),
+    }
+}
+
+/// Reads the keys of one config object, remembering which were understood, so that
+/// [`Keys::finish`] can refuse the rest.
+struct Keys<'a> {
+    obj: &'a Map<String, Value>,
+    used: Vec<&'static str>,
+    ctx: String,
+}
+
+impl<'a> Keys<'a> {
+    fn new(v: &'a Value, ctx: String) -> Result<Self> {
+        match v.as_object() {
+            Some(obj) => Ok(Keys {
+                obj,
+                used: Vec::new(),
+                ctx,
+            }),
+            None => Err(cfg_err(
+                ctx,
+                format!("expected a JSON object, got {}", brief(v)),
+            )),
+        }
+    }
+
+    fn get(&mut self, k: &'static str) -> Option<&'a Value> {
+        self.used.push(k);
+        self.obj.get(k).filter(|v| !v.is_null())
+    }
+
+    fn err(&self, reason: impl Into<String>) -> Error {
+        cfg_err(self.ctx.clone(), reason)
+    }
+
+    fn usize(&mut self, k: &'static str) -> Result<Option<usize>> {
+        match self.get(k) {
+            None => Ok(None),
+            Some(v) => match v.as_u64() {
+                Some(n) => usize::try_from(n)
+                    .map(Some)
+                    .map_err(|_| self.err(format!("`{k}` = {n} is too large"))),
+                None => Err(self.err(format!(
+                    "`{k}` must be a non-negative integer, got {}",
+                    brief(v)
+                ))),
+            },
+        }
+    }
+
+    fn f32(&mut self, k: &'static str) -> Result<Option<f32>> {
+        match self.get(k) {
+            None => Ok(None),
+            Some(v) => match v.as_f64() {
+                Some(x) if x.is_finite() => Ok(Some(x as f32)),
+                _ => Err(self.err(format!("`{k}` must be a finite number, got {}", brief(v)))),
+            },
+        }
+    }
+
+    fn bool(&mut self, k: &'static str, default: bool) -> Result<bool> {
+        match self.get(k) {
+            None => Ok(default),
+            Some(Value::Bool(b)) => Ok(*b),
+            Some(v) => Err(self.err(format!("`{k}` must be true or false, got {}", brief(v)))),
+        }
+    }
+
+    fn str(&mut self, k: &'static str) -> Result<Option<&'a str>> {
+        match self.get(k) {
+            None => Ok(None),
+            Some(Value::String(s)) => Ok(Some(s.as_str())),
+            Some(v) => Err(self.err(format!("`{k}` must be a string, got {}", brief(v)))),
+        }
+    }
+
+    /// A key kerust does not model: accepted only at the value that means "off".
+    fn require(
+        &mut self,
+        k: &'static str,
+        ok: impl Fn(&Value) -> bool,
+        meaning: &str,
+    ) -> Result<()> {
+        if let Some(v) = self.get(k) {
+            if !ok(v) {
+                return Err(self.err(format!(
+                    "option `{k}` = {} is not supported by kerust ({meaning})",
+                    brief(v)
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// Keys whose value does not change what the object computes.
+    fn ignore(&mut self, keys: &[&'static str]) {
+        self.used.extend_from_slice(keys);
+    }
+
+    fn finish(self) -> Result<()> {
+        let mut unknown: Vec<&str> = self
+            .obj
+            .keys()
+            .map(|k| k.as_str())
+            .filter(|k| !self.used.contains(k))
+            .collect();
+        if unknown.is_empty() {
+            return Ok(());
+        }
+        unknown.sort_unstable();
+        Err(cfg_err(
+            self.ctx,
+            format!(
+                "unknown option{} {}; kerust would not compute what Keras computes, so it refuses the file",
+                if unknown.len() > 1 { "s" } else { "" },
+                unknown
+                    .iter()
+                    .map(|k| format!("`{k}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        ))
+    }
+}
+
+/// A short description of a JSON value for error messages (never the whole value).
+fn brief(v: &Value) -> String {
+    let s = v.to_string();
+    if s.len() > 60 {
+        let cut = (0..=60).rev().find(|&i| s.is_char_boundary(i)).unwrap_or(0);
+        format!("{}...", &s[..cut])
+    } else {
+        s
+    }
+}
+
+/// `null` or `[]`.
+fn is_empty(v: &Value) -> bool {
+    v.is_null()
+        || v.as_array().is_some_and(|a| a.is_empty())
+        || v.as_object().is_some_and(|o| o.is_empty())
+}
+
+/// A dtype (policy) that means float32.
+fn check_dtype(keys: &mut Keys<'_>) -> Result<()> {
+    let Some(v) = keys.get("dtype") else {
+        return Ok(());
+    };
+    let name = match v {
+        Value::String(s) => Some(s.as_str()),
+        Value::Object(o) => o
+            .get("config")
+            .and_then(|c| c.get("name"))
+            .and_then(|n| n.as_str()),
+        _ => None,
+    };
+    if name != Some("float32") {
+        return Err(keys.err(format!(
+            "dtype {} is not supported; kerust computes in float32 only",
+            brief(v)
+        )));
+    }
+    Ok(())
+}
+
+/// A shape list such as `[null, 28, 28]`: the batch entry is dropped, the rest must be
+/// positive integers.
+fn sample_shape(keys: &Keys<'_>, k: &str, v: &Value, has_batch: bool) -> Result<Vec<usize>> {
+    let arr = v
+        .as_array()
+        .ok_or_else(|| keys.err(format!("`{k}` must be a list, got {}", brief(v))))?;
+    let dims = if has_batch {
+        arr.get(1..).unwrap_or(&[])
+    } else {
+        &arr[..]
+    };
+    if dims.is_empty() || dims.len() > 32 {
+        return Err(keys.err(format!(
+            "`{k}` = {} must have 1 to 32 sample axes",
+            brief(v)
+        )));
+    }
+    dims.iter()
+        .map(|d| match d.as_u64() {
+            Some(n) if n > 0 => {
+                usize::try_from(n).map_err(|_| keys.err(format!("`{k}` axis {n} is too large")))
+            }
+            _ => Err(keys.err(format!(
+                "`{k}` = {}: every sample axis must be a known positive size",
+                brief(v)
+            ))),
+        })
+        .collect()
+}
+
+/// `(class_name, config)` of a serialized object `{"class_name": ..., "config": ...}`.
+fn class_and_config<'a>(v: &'a Value, ctx: &str) -> Result<(&'a str, &'a Value)> {
+    let class = v
+        .get("class_name")
+        .and_then(|c| c.as_str())
+        .ok_or_else(|| {
+            cfg_err(
+                ctx,
+                format!("expected an object with a `class_name`, got {}", brief(v)),
+            )
+        })?;
+    static EMPTY: Value = Value::Null;
+    Ok((class, v.get("config").unwrap_or(&EMPTY)))
+}
+
+fn activation(v: &Value, ctx: &str) -> Result<Act> {
+    let bad = |e: Error| cfg_err(ctx, format!("activation {}: {e}", brief(v)));
+    match v {
+        Value::Null => Ok(Act::Linear),
+        Value::String(s) => Act::from_config(s, &json!({})).map_err(bad),
+        Value::Object(_) => {
+            let (class, config) = class_and_config(v, ctx)?;
+            match (class, config) {
+                ("function", Value::String(name)) => {
+                    Act::from_config(name, &json!({})).map_err(bad)
+                }
+                (class, config) => Act::from_config(class, config).map_err(bad),
+            }
+        }
+        _ => Err(cfg_err(
+            ctx,
+            format!("activation must be a name, got {}", brief(v)),
+        )),
+    }
+}
+
+fn initializer(v: &Value, ctx: &str) -> Result<Initializer> {
+    let bad = |e: Error| cfg_err(ctx, format!("initializer {}: {e}", brief(v)));
+    match v {
+        Value::String(s) => Initializer::from_config(s, &json!({})).map_err(bad),
+        Value::Object(_) => {
+            let (class, config) = class_and_config(v, ctx)?;
+            Initializer::from_config(class, config).map_err(bad)
+        }
+        _ => Err(cfg_err(
+            ctx,
+            format!("initializer must be a name or an object, got {}", brief(v)),
+        )),
+    }
+}
+
+fn regularizer(v: Option<&Value>, ctx: &str) -> Result<Option<Regularizer>> {
+    let Some(v) = v else { return Ok(None) };
+    let num = |c: &Value, k: &str| c.get(k).and_then(|x| x.as_f64()).unwrap_or(0.0) as f32;
+    match v {
+        Value::String(s) => Regularizer::from_name(s)
+            .map(Some)
+            .map_err(|e| cfg_err(ctx, e.to_string())),
+        Value::Object(_) => {
+            let (class, c) = class_and_config(v, ctx)?;
+            match class {
+                "L1" | "l1" => Ok(Some(Regularizer::L1(num(c, "l1")))),
+                "L2" | "l2" => Ok(Some(Regularizer::L2(num(c, "l2")))),
+                "L1L2" | "l1_l2" => Ok(Some(Regularizer::L1L2 {
+                    l1: num(c, "l1"),
+                    l2: num(c, "l2"),
+                })),
+                other => Err(cfg_err(
+                    ctx,
+                    format!(
+                        "regularizer class '{other}' is not supported (kerust knows L1, L2, L1L2)"
+                    ),
+                )),
+            }
+        }
+        _ => Err(cfg_err(
+            ctx,
+            format!("regularizer must be an object, got {}", brief(v)),
+        )),
+    }
+}
+
+/// Parses a `Sequential` config (`{"class_name": "Sequential", "config": {...}}`). `file`
+/// names the source in errors.
+pub(crate) fn parse_model(v: &Value, file: &str) -> Result<ModelSpec> {
+    let ctx = format!("model config in {file}");
+    let (class, config) = class_and_config(v, &ctx)?;
+    if class != "Sequential" {
+        return Err(cfg_err(
+            ctx,
+            format!("model class '{class}' is not supported; kerust loads Sequential models only"),
+        ));
+    }
+    let mut keys = Keys::new(config, ctx.clone())?;
+    let name = keys.str("name")?.unwrap_or("sequential").to_string();
+    keys.ignore(&["trainable"]);
+    check_dtype(&mut keys)?;
+    let mut input_shape = match keys.get("build_input_shape") {
+        Some(s) => Some(sample_shape(&keys, "build_input_shape", s, true)?),
+        None => None,
+    };
+    let layer_list = keys
+        .get("layers")
+        .and_then(|l| l.as_array())
+        .ok_or_else(|| cfg_err(ctx.clone(), "the Sequential config has no `layers` list"))?;
+    keys.finish()?;
+    if input_shape.is_none() {
+        // Keras 3 also writes the shape as the model's `build_config`.
+        input_shape = match v.get("build_config").and_then(|b| b.get("input_shape")) {
+            Some(s) if !s.is_null() => Some(sample_shape(
+                &Keys::new(&json!({}), ctx.clone())?,
+                "build_config.input_shape",
+                s,
+                true,
+            )?),
+            _ => None,
+        };
+    }
+    let mut layers = Vec::with_capacity(layer_list.len().min(1024));
+    let mut declared_input = None;
+    for (i, l) in layer_list.iter().enumerate() {
+        let lctx = format!("layer #{i} in {file}");
+        let (class, config) = class_and_config(l, &lctx)?;
+        let lname = config.get("name").and_then(|n| n.as_str()).unwrap_or("");
+        let lctx = format!("{class} layer '{lname}' in {file}");
+        if class == "InputLayer" {
+            if i != 0 {
+                return Err(cfg_err(
+                    lctx,
+                    "an InputLayer can only come first in a Sequential model",
+                ));
+            }
+            declared_input = Some(parse_input_layer(config, lctx)?);
+            continue;
+        }
+        let spec = parse_layer(class, config, lctx)?;
+        layers.push(spec);
+    }
+    let input_shape = declared_input
+        .or_else(|| {
+            layers
+                .first()
+                .and_then(|l: &LayerSpec| l.input_shape.clone())
+        })
+        .or(input_shape);
+    Ok(ModelSpec {
+        name,
+        input_shape,
+        layers,
+    })
+}
+
+fn parse_input_layer(config: &Value, ctx: String) -> Result<Vec<usize>> {
+    let mut keys = Keys::new(config, ctx)?;
+    keys.ignore(&["name", "trainable", "batch_size"]);
+    check_dtype(&mut keys)?;
+    keys.require("sparse", |v| v == &Value::Bool(false), "sparse inputs")?;
+    keys.require("ragged", |v| v == &Value::Bool(false), "ragged inputs")?;
+    keys.require("optional", |v| v == &Value::Bool(false), "optional inputs")?;
+    let shape = match (keys.get("batch_shape"), keys.get("batch_input_shape")) {
+        (Some(s), _) => sample_shape(&keys, "batch_shape", s, true)?,
+        (None, Some(s)) => sample_shape(&keys, "batch_input_shape", s, true)?,
+        (None, None) => match keys.get("shape") {
+            Some(s) => sample_shape(&keys, "shape", s, false)?,
+            None => return Err(keys.err("an InputLayer needs `batch_shape`")),
+        },
+    };
+    keys.finish()?;
+    Ok(shape)
+}
+
+fn parse_layer(class: &str, config: &Value, ctx: String) -> Result<LayerSpec> {
+    if !LAYER_CLASSES.contains(&class) {
+        return Err(Error::Config {
+            what: ctx,
+            reason: format!(
+                "unknown layer class '{class}'; kerust knows {}",
+                LAYER_CLASSES.join(", ")
+            ),
+        });
+    }
+    let mut keys = Keys::new(config, ctx.clone())?;
+    let name = keys.str("name")?.unwrap_or("").to_string();
+    let trainable = keys.bool("trainable", true)?;
+    check_dtype(&mut keys)?;
+    let input_shape = match (keys.get("batch_input_shape"), keys.get("input_shape")) {
+        (Some(s), _) => Some(sample_shape(&keys, "batch_input_shape", s, true)?),
+        (None, Some(s)) => Some(sample_shape(&keys, "input_shape", s, false)?),
+        (None, None) => None,
+    };
+    keys.ignore(&["batch_size"]);
+    keys.require("activity_regularizer", |_| false, "activity regularization")?;
+    let kind = match class {
+        "Dense" => {
+            let units = keys
+                .usize("units")?
+                .filter(|&u| u > 0)
+                .ok_or_else(|| keys.err("`units` must be a positive integer"))?;
+            let activation = activation(keys.get("activation").unwrap_or(&Value::Null), &ctx)?;
+            let use_bias = keys.bool("use_bias", true)?;
+            let kernel_initializer = match keys.get("kernel_initializer") {
+                Some(v) => initializer(v, &ctx)?,
+                None => "glorot_uniform".parse()?,
+            };
+            let bias_initializer = match keys.get("bias_initializer") {
+                Some(v) => initializer(v, &ctx)?,
+                None => Initializer::Zeros,
+            };
+            let kernel_regularizer = regularizer(keys.get("kernel_regularizer"), &ctx)?;
+            let bias_regularizer = regularizer(keys.get("bias_regularizer"), &ctx)?;
+            keys.require("kernel_constraint", |_| false, "weight constraints")?;
+            keys.require("bias_constraint", |_| false, "weight constraints")?;
+            keys.require("quantization_config", |_| false, "quantization")?;
+            keys.require("lora_rank", |v| v.as_u64() == Some(0), "LoRA")?;
+            keys.ignore(&["lora_alpha"]);
+            LayerKind::Dense {
+                units,
+                activation,
+                use_bias,
+                kernel_initializer,
+                bias_initializer,
+                kernel_regularizer,
+                bias_regularizer,
+            }
+        }
+        "Flatten" => {
+            keys.require(
+                "data_format",
+                |v| v.as_str() == Some("channels_last"),
+                "channels_first flattening",
+            )?;
+            LayerKind::Flatten
+        }
+        "Dropout" => {
+            let rate = keys
+                .f32("rate")?
+                .ok_or_else(|| keys.err("Dropout needs `rate`"))?;
+            if !(0.0..1.0).contains(&rate) {
+                return Err(keys.err(format!("`rate` must be in [0, 1), got {rate}")));
+            }
+            let seed = match keys.get("seed") {
+                None => None,
+                Some(v) => Some(v.as_u64().ok_or_else(|| {
+                    keys.err(format!(
+                        "`seed` must be a non-negative integer, got {}",
+                        brief(v)
+                    ))
+                })?),
+            };
+            keys.require("noise_shape", is_empty, "noise shapes")?;
+            LayerKind::Dropout { rate, seed }
+        }
+        "Activation" => {
+            let a = keys
+                .get("activation")
+                .ok_or_else(|| keys.err("an Activation layer needs `activation`"))?;
+            LayerKind::Activation(activation(a, &ctx)?)
+        }
+        _ => unreachable!("checked against LAYER_CLASSES"),
+    };
+    keys.finish()?;
+    Ok(LayerSpec {
+        name,
+        trainable,
+        kind,
+        input_shape,
+    })
+}
+
+impl ModelSpec {
+    /// Number of parameters the model will create, without creating them; `None` when it
+    /// overflows.
+    pub(crate) fn param_count(&self) -> Option<usize> {
+        let Some(input) = &self.input_shape else {
+            return Some(0);
+        };
+        let mut shape = input.clone();
+        let mut total = 0usize;
+        for l in &self.layers {
+            match &l.kind {
+                LayerKind::Dense {
+                    units, use_bias, ..
+                } => {
+                    let in_dim = *shape.last()?;
+                    total = total
+                        .checked_add(in_dim.checked_mul(*units)?)?
+                        .checked_add(if *use_bias { *units } else { 0 })?;
+                    *shape.last_mut()? = *units;
+                }
+                LayerKind::Flatten => {
+                    let n = shape.iter().try_fold(1usize, |a, &d| a.checked_mul(d))?;
+                    shape = vec![n];
+                }
+                LayerKind::Dropout { .. } | LayerKind::Activation(_) => {}
+            }
+        }
+        Some(total)
+    }
+
+    /// Builds the model. Refuses, before allocating, a model of more than `max_params`
+    /// parameters.
+    pub(crate) fn build(self, max_params: usize, file: &str) -> Result<Sequential> {
+        match self.param_count() {
+            Some(n) if n <= max_params => {}
+            Some(n) => {
+                return Err(cfg_err(
+                    format!("model config in {file}"),
+                    format!("the model declares {n} parameters, more than the {max_params} the file can hold"),
+                ))
+            }
+            None => {
+                return Err(cfg_err(
+                    format!("model config in {file}"),
+                    "the layer sizes overflow",
+                ))
+            }
+        }
+        let mut model = Sequential::empty().with_name(&self.name);
+        if let Some(s) = &self.input_shape {
+            model.add(InputLayer::new(s))?;
+        }
+        for l in self.layers {
+            let layer: Box<dyn Layer> = match l.kind {
+                LayerKind::Dense {
+                    units,
+                    activation,
+                    use_bias,
+                    kernel_initializer,
+                    bias_initializer,
+                    kernel_regularizer,
+                    bias_regularizer,
+                } => {
+                    let mut d = Dense::new(units)
+                        .name(&l.name)
+                        .activation(activation)
+                        .use_bias(use_bias)
+                        .kernel_initializer(kernel_initializer)
+                        .bias_initializer(bias_initializer);
+                    if let Some(r) = kernel_regularizer {
+                        d = d.kernel_regularizer(r);
+                    }
+                    if let Some(r) = bias_regularizer {
+                        d = d.bias_regularizer(r);
+                    }
+                    Box::new(d)
+                }
+                LayerKind::Flatten => Box::new(Flatten::new().name(&l.name)),
+                LayerKind::Dropout { rate, seed } => {
+                    let mut d = Dropout::new(rate).name(&l.name);
+                    if let Some(s) = seed {
+                        d = d.seed(s);
+                    }
+                    Box::new(d)
+                }
+                LayerKind::Activation(a) => Box::new(ActivationLayer::new(a).name(&l.name)),
+            };
+            let name = layer.name().to_string();
+            model.add(layer).map_err(|e| match e {
+                Error::InvalidArgument { name: arg, reason } => cfg_err(
+                    format!("layer '{name}' in {file}"),
+                    format!("`{arg}`: {reason}"),
+                ),
+                e => e,
+            })?;
+            if !l.trainable {
+                if let Some(last) = model.layers.last_mut() {
+                    last.params_mut()
+                        .iter_mut()
+                        .for_each(|p| p.trainable = false);
+                }
+            }
+        }
+        Ok(model)
+    }
+}
+
+/// Parses a Keras 3 `compile_config`, or a legacy `training_config` (which names the
+/// optimizer `optimizer_config`).
+pub(crate) fn parse_compile(v: &Value, file: &str) -> Result<CompileSpec> {
+    let ctx = format!("compile config in {file}");
+    let mut keys = Keys::new(v, ctx.clone())?;
+    keys.ignore(&[
+        "run_eagerly",
+        "steps_per_execution",
+        "jit_compile",
+        "auto_scale_loss",
+    ]);
+    keys.require("loss_weights", is_empty, "loss weights (one output only)")?;
+    keys.require("weighted_metrics", is_empty, "weighted metrics")?;
+    let opt = match keys.get("optimizer") {
+        Some(o) => o,
+        None => keys
+            .get("optimizer_config")
+            .ok_or_else(|| keys.err("no optimizer"))?,
+    };
+    let optimizer = parse_optimizer(opt, &format!("optimizer in {file}"))?;
+    let loss_v = keys.get("loss").ok_or_else(|| keys.err("no loss"))?;
+    let loss = parse_loss(loss_v, &format!("loss in {file}"))?;
+    let metrics = match keys.get("metrics") {
+        None => Vec::new(),
+        Some(Value::Array(ms)) => ms
+            .iter()
+            .map(|m| parse_metric(m, &format!("metric {} in {file}", brief(m))))
+            .collect::<Result<_>>()?,
+        Some(m) => vec![parse_metric(m, &format!("metric {} in {file}", brief(m)))?],
+    };
+    keys.finish()?;
+    Ok(CompileSpec {
+        optimizer,
+        loss,
+        metrics,
+    })
+}
+
+fn parse_optimizer(v: &Value, ctx: &str) -> Result<Optimizer> {
+    if let Value::String(s) = v {
+        return s.parse().map_err(|e: Error| cfg_err(ctx, e.to_string()));
+    }
+    let (class, config) = class_and_config(v, ctx)?;
+    let ctx = format!("{class} {ctx}");
+    let mut keys = Keys::new(config, ctx.clone())?;
+    keys.ignore(&[
+        "name",
+        "learning_rate",
+        "lr",
+        "weight_decay",
+        "clipnorm",
+        "clipvalue",
+        "global_clipnorm",
+        "ema_momentum",
+        "ema_overwrite_frequency",
+        "momentum",
+        "nesterov",
+        "beta_1",
+        "beta_2",
+        "epsilon",
+        "amsgrad",
+        "rho",
+        "centered",
+        "initial_accumulator_value",
+        "is_legacy_optimizer",
+    ]);
+    keys.require(
+        "use_ema",
+        |v| v == &Value::Bool(false),
+        "moving averages of the weights",
+    )?;
+    keys.require("loss_scale_factor", |_| false, "loss scaling")?;
+    keys.require(
+        "gradient_accumulation_steps",
+        |_| false,
+        "gradient accumulation",
+    )?;
+    keys.require(
+        "decay",
+        |v| v.as_f64() == Some(0.0),
+        "Keras 2's learning-rate decay",
+    )?;
+    keys.finish()?;
+    Optimizer::from_config(class, config).map_err(|e| cfg_err(ctx, e.to_string()))
+}
+
+fn parse_loss(v: &Value, ctx: &str) -> Result<crate::losses::Loss> {
+    let bad = |e: Error| cfg_err(ctx, e.to_string());
+    match v {
+        Value::String(s) => crate::losses::Loss::from_config(s, &json!({})).map_err(bad),
+        Value::Object(_) => {
+            let (class, config) = class_and_config(v, ctx)?;
+            if let ("function", Value::String(name)) = (class, config) {
+                return crate::losses::Loss::from_config(name, &json!({})).map_err(bad);
+            }
+            let mut keys = Keys::new(config, format!("{class} {ctx}"))?;
+            keys.ignore(&[
+                "name",
+                "reduction",
+                "from_logits",
+                "label_smoothing",
+                "delta",
+                "axis",
+                "dtype",
+            ]);
+            keys.require("ignore_class", |_| false, "ignored classes")?;
+            keys.finish()?;
+            crate::losses::Loss::from_config(class, config).map_err(bad)
+        }
+        _ => Err(cfg_err(
+            ctx,
+            "the loss must be a name or an object (one output only)",
+        )),
+    }
+}
+
+/// Keras's snake-case function name for a metric class (`SparseCategoricalAccuracy`).
+fn snake(class: &str) -> String {
+    if class == "AUC" {
+        return "auc".into();
+    }
+    let mut s = String::new();
+    for (i, c) in class.chars().enumerate() {
+        if c.is_ascii_uppercase() && i > 0 {
+            s.push('_');
+        }
+        s.push(c.to_ascii_lowercase());
+    }
+    s
+}
+
+fn parse_metric(v: &Value, ctx: &str) -> Result<MetricSpec> {
+    match v {
+        Value::String(s) => {
+            crate::metrics::get(s, 1, 2).map_err(|e| cfg_err(ctx, e.to_string()))?;
+            Ok(MetricSpec::Name(s.clone()))
+        }
+        Value::Object(_) => {
+            let (class, config) = class_and_config(v, ctx)?;
+            let fname = snake(class);
+            let mut m = crate::metrics::from_config(&fname, config, 1, 2)
+                .map_err(|e| cfg_err(ctx, e.to_string()))?;
+            if let Some(n) = config.get("name").and_then(|n| n.as_str()) {
+                m.set_name(n.to_string());
+            }
+            Ok(MetricSpec::Object(m))
+        }
+        _ => Err(cfg_err(
+            ctx,
+            "a metric must be a name or an object (one output only)",
+        )),
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Writing
+// ---------------------------------------------------------------------------------------
+
+fn wrap(module: &str, class: &str, config: Value) -> Value {
+    json!({"module": module, "class_name": class, "config": config, "registered_name": null})
+}
+
+fn batch_shape(s: &[usize]) -> Value {
+    let mut v = vec![Value::Null];
+    v.extend(s.iter().map(|&d| Value::from(d)));
+    Value::Array(v)
+}
+
+/// The model's config as Keras writes it in `config.json` (with `compile_config` when
+/// compiled and `with_compile`).
+pub(crate) fn model_config(model: &Sequential, with_compile: bool) -> Result<Value> {
+    let mut layers = Vec::with_capacity(model.layers.len() + 1);
+    if let Some(s) = &model.input_shape {
+        layers.push(wrap(
+            "keras.layers",
+            "InputLayer",
+            json!({"batch_shape": batch_shape(s), "dtype": "float32", "sparse": false,
+                   "ragged": false, "name": "input_layer", "optional": false}),
+        ));
+    }
+    let mut shape = model.input_shape.clone();
+    for l in &model.layers {
+        if !LAYER_CLASSES.contains(&l.class_name()) {
+            return Err(cfg_err(
+                format!("layer '{}'", l.name()),
+                format!(
+                    "class '{}' cannot be written in a Keras file",
+                    l.class_name()
+                ),
+            ));
+        }
+        let mut config = l.config();
+        let frozen = !l.params().is_empty() && l.params().iter().all(|p| !p.trainable);
+        if frozen {
+            if let Some(o) = config.as_object_mut() {
+                o.insert("trainable".into(), false.into());
+            }
+        }
+        let mut w = wrap("keras.layers", l.class_name(), config);
+        if let Some(s) = &shape {
+            w["build_config"] = json!({"input_shape": batch_shape(s)});
+            shape = Some(l.output_shape().to_vec());
+        }
+        layers.push(w);
+    }
+    let policy = json!({"module": "keras", "class_name": "DTypePolicy", "config": {"name": "float32"}, "registered_name": null});
+    let mut config =
+        json!({"name": model.name, "trainable": true, "dtype": policy, "layers": layers});
+    let mut top = wrap("keras", "Sequential", Value::Null);
+    if let Some(s) = &model.input_shape {
+        config["build_input_shape"] = batch_shape(s);
+        top["build_config"] = json!({"input_shape": batch_shape(s)});
+    }
+    top["config"] = config;
+    if with_compile {
+        if let Some(c) = &model.compiled {
+            let metrics = c
+                .specs
+                .iter()
+                .map(|s| {
+                    let name = match s {
+                        MetricSpec::Name(n) => n.as_str(),
+                        MetricSpec::Object(o) => o.name(),
+                    };
+                    crate::metrics::get(name, 1, 2)
+                        .map(|_| Value::from(name))
+                        .map_err(|_| {
+                            cfg_err(
+                                format!("metric '{name}'"),
+                                "only metrics named as Keras names them can be written in a Keras file",
+                            )
+                        })
+                })
+                .collect::<Result<Vec<_>>>()?;
+            top["compile_config"] = json!({
+                "optimizer": wrap("keras.optimizers", c.optimizer.class_name(), c.optimizer.config()),
+                "loss": loss_config(&c.loss),
+                "loss_weights": null,
+                "metrics": metrics,
+                "weighted_metrics": null,
+                "run_eagerly": false,
+                "steps_per_execution": 1,
+                "jit_compile": true,
+            });
+        }
+    }
+    tidy_floats(&mut top, false);
+    Ok(top)
+}
+
+/// Writes each number that is exactly a float32 with the fewest digits that read back as
+/// that float32 (`0.9`, not `0.8999999761581421`), as Keras's Python floats read; except
+/// the optimizer's `learning_rate`, which Keras reads from a float32 variable and writes
+/// widened.
+fn tidy_floats(v: &mut Value, keep: bool) {
+    match v {
+        Value::Number(n) if !keep => {
+            if let Some(x) = n.as_f64().filter(|x| n.is_f64() && x.is_finite()) {
+                let f = x as f32;
+                if f as f64 == x {
+                    if let Some(short) = f
+                        .to_string()
+                        .parse::<f64>()
+                        .ok()
+                        .and_then(serde_json::Number::from_f64)
+                    {
+                        *n = short;
+                    }
+                }
+            }
+        }
+        Value::Array(a) => a.iter_mut().for_each(|x| tidy_floats(x, false)),
+        Value::Object(o) => {
+            for (k, x) in o.iter_mut() {
+                tidy_floats(x, k == "learning_rate");
+            }
+        }
+        _ => {}
+    }
+}
+
+/// A loss as Keras writes it: its function name when it has Keras's defaults, else the
+/// class with its config.
+fn loss_config(loss: &crate::losses::Loss) -> Value {
+    use LossKind::*;
+    let defaults = crate::losses::Loss::from_config(loss.name(), &json!({}))
+        .map(|d| d == *loss)
+        .unwrap_or(false);
+    if defaults {
+        return loss.name().into();
+    }
+    let reduction = match loss.reduction {
+        Reduction::SumOverBatchSize => "sum_over_batch_size",
+        Reduction::Sum => "sum",
+        Reduction::None => "none",
+    };
+    let mut config = json!({"name": loss.name(), "reduction": reduction});
+    let class = match loss.kind {
+        MeanSquaredError => "MeanSquaredError",
+        MeanAbsoluteError => "MeanAbsoluteError",
+        MeanAbsolutePercentageError => "MeanAbsolutePercentageError",
+        MeanSquaredLogarithmicError => "MeanSquaredLogarithmicError",
+        SquaredHinge => "SquaredHinge",
+        Hinge => "Hinge",
+        CategoricalHinge => "CategoricalHinge",
+        LogCosh => "LogCosh",
+        CategoricalCrossentropy {
+            from_logits,
+            label_smoothing,
+        } => {
+            config["from_logits"] = from_logits.into();
+            config["label_smoothing"] = label_smoothing.into();
+            config["axis"] = (-1).into();
+            "CategoricalCrossentropy"
+        }
+        SparseCategoricalCrossentropy { from_logits } => {
+            config["from_logits"] = from_logits.into();
+            "SparseCategoricalCrossentropy"
+        }
+        BinaryCrossentropy {
+            from_logits,
+            label_smoothing,
+        } => {
+            config["from_logits"] = from_logits.into();
+            config["label_smoothing"] = label_smoothing.into();
+            config["axis"] = (-1).into();
+            "BinaryCrossentropy"
+        }
+        KlDivergence => "KLDivergence",
+        Poisson => "Poisson",
+        CosineSimilarity => "CosineSimilarity",
+        Huber { delta } => {
+            config["delta"] = delta.into();
+            "Huber"
+        }
+    };
+    wrap("keras.losses", class, config)
+}

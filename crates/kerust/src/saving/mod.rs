@@ -1,0 +1,170 @@
+//! Saving and loading in Keras's own file formats, so that models move between kerust and
+//! Keras (Python) both ways.
+//!
+//! - [`Sequential::save`] writes the Keras 3 native `.keras` format: a zip holding
+//!   `metadata.json`, `config.json` (the model in Keras's serialization format, with its
+//!   `compile_config`) and `model.weights.h5` (HDF5, Keras's layout: `layers/<name>/vars/<i>`
+//!   per layer, `optimizer/vars/<i>` for the optimizer's state). Keras loads it with
+//!   `keras.saving.load_model`.
+//! - [`load_model`] opens `.keras` files written by Keras or kerust, and legacy `.h5`
+//!   full-model files (`model_config`, `model_weights`, `optimizer_weights`): the
+//!   architecture, the weights, and the compile config with the optimizer's state, so that
+//!   `fit` continues where it stopped.
+//! - [`Sequential::to_json`] / [`model_from_json`]: the architecture alone, as Keras's
+//!   `model.to_json()` / `keras.models.model_from_json`.
+//! - [`Sequential::save_weights`] / [`Sequential::load_weights`]: `.weights.h5` files.
+//!
+//! HDF5 goes through the pure-Rust `hdf5-pure` crate and the zip through `zip`: no system
+//! library is needed. Every save is atomic (a temporary file beside the target, fsync,
+//! rename). Reading refuses, with an error naming the file, anything kerust cannot
+//! reproduce exactly (an unknown layer class or option, a weight of the wrong shape) and
+//! allocates no more than the file could need.
+//!
+//! ```no_run
+//! use kerust::prelude::*;
+//! # fn main() -> kerust::Result<()> {
+//! let mut model = Sequential::new(vec![
+//!     Flatten::new().input_shape(&[28, 28]).into(),
+//!     Dense::new(10).activation("softmax").into(),
+//! ])?;
+//! model.compile("adam", "sparse_categorical_crossentropy", ["accuracy"])?;
+//! model.save("model.keras")?;                               // model.save("model.keras")
+//! let again = kerust::saving::load_model("model.keras")?;   // keras.saving.load_model(...)
+//! # Ok(()) }
+//! ```
+
+mod archive;
+mod atomic;
+mod config;
+mod h5;
+mod model_methods;
+
+pub use config::LAYER_CLASSES;
+
+use crate::models::Sequential;
+use crate::{Error, Result};
+use std::path::Path;
+
+/// The Keras version whose file format kerust writes (`metadata.json`'s `keras_version`).
+pub const KERAS_FORMAT_VERSION: &str = "3.15.1";
+
+/// Loads a model saved by Keras or kerust: a `.keras` archive or a legacy `.h5` full-model
+/// file (recognized by their contents, not their names), as `keras.saving.load_model`.
+///
+/// The model comes back built, with its weights, and compiled when the file has a compile
+/// config, with the optimizer's state.
+pub fn load_model(path: impl AsRef<Path>) -> Result<Sequential> {
+    let path = path.as_ref();
+    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+    load_model_from_bytes(&bytes, &path.display().to_string())
+}
+
+/// [`load_model`] from bytes in memory; `source` names them in error messages.
+pub fn load_model_from_bytes(bytes: &[u8], source: &str) -> Result<Sequential> {
+    if bytes.starts_with(b"PK") {
+        load_keras(bytes, source)
+    } else if bytes.starts_with(h5::HDF5_MAGIC) {
+        h5::load_legacy(bytes.to_vec(), source)
+    } else {
+        Err(Error::Format {
+            format: "model",
+            path: source.to_string(),
+            reason: format!(
+                "neither a .keras archive (zip) nor an HDF5 file: it starts with {:02x?}",
+                &bytes[..bytes.len().min(8)]
+            ),
+        })
+    }
+}
+
+fn load_keras(bytes: &[u8], source: &str) -> Result<Sequential> {
+    let mut ar = archive::Archive::open(bytes, source)?;
+    let config = ar.read_json("config.json")?;
+    if !ar.has("model.weights.h5") {
+        return Err(Error::Format {
+            format: ".keras",
+            path: source.to_string(),
+            reason: if ar.has("model.weights.npz") {
+                "weights stored as model.weights.npz are not supported; save with weights_format='h5'".into()
+            } else {
+                "no model.weights.h5 member".into()
+            },
+        });
+    }
+    let weights = ar.read("model.weights.h5", u64::MAX)?;
+    let spec = config::parse_model(&config, source)?;
+    let compile = match config.get("compile_config") {
+        Some(c) if !c.is_null() => Some(config::parse_compile(c, source)?),
+        _ => None,
+    };
+    // Every parameter comes from the weights file: a config declaring more than it holds
+    // is refused before anything is allocated.
+    let mut model = spec.build(weights.len() / 4, source)?;
+    if let Some(c) = compile {
+        model.compile(c.optimizer, c.loss, c.metrics)?;
+    }
+    h5::load_weights_h5(&mut model, weights, source)?;
+    Ok(model)
+}
+
+/// A model from Keras's JSON (`model.to_json()`), with fresh weights, compiled when the
+/// JSON has a compile config: `keras.models.model_from_json`.
+pub fn model_from_json(json: &str) -> Result<Sequential> {
+    let v: serde_json::Value = serde_json::from_str(json).map_err(|e| Error::Format {
+        format: "JSON",
+        path: "model JSON".into(),
+        reason: e.to_string(),
+    })?;
+    let spec = config::parse_model(&v, "model JSON")?;
+    let compile = match v.get("compile_config") {
+        Some(c) if !c.is_null() => Some(config::parse_compile(c, "model JSON")?),
+        _ => None,
+    };
+    let mut model = spec.build(config::MAX_JSON_PARAMS, "model JSON")?;
+    if let Some(c) = compile {
+        model.compile(c.optimizer, c.loss, c.metrics)?;
+    }
+    Ok(model)
+}
+
+/// The bytes of a `.keras` archive of `model`.
+fn keras_bytes(model: &Sequential) -> Result<Vec<u8>> {
+    let config = config::model_config(model, true)?.to_string();
+    let metadata = serde_json::json!({
+        "keras_version": KERAS_FORMAT_VERSION,
+        "date_saved": date_saved(),
+        "producer": concat!("kerust ", env!("CARGO_PKG_VERSION")),
+    })
+    .to_string();
+    let weights = h5::weights_h5(model)?;
+    archive::write(&[
+        ("metadata.json", metadata.as_bytes()),
+        ("config.json", config.as_bytes()),
+        ("model.weights.h5", &weights),
+    ])
+}
+
+/// Now, as Keras writes `date_saved` (`%Y-%m-%d@%H:%M:%S`, here in UTC).
+fn date_saved() -> String {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    let (days, rem) = ((secs / 86_400) as i64, secs % 86_400);
+    // Howard Hinnant's civil_from_days.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + (m <= 2) as i64;
+    format!(
+        "{y:04}-{m:02}-{d:02}@{:02}:{:02}:{:02}",
+        rem / 3600,
+        rem / 60 % 60,
+        rem % 60
+    )
+}
