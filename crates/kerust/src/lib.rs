@@ -29,6 +29,7 @@
 #![warn(missing_docs)]
 
 pub mod activations;
+mod atomic;
 pub mod callbacks;
 pub mod datasets;
 pub mod error;

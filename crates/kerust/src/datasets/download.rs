@@ -10,8 +10,8 @@ use std::path::Path;
 
 use sha2::{Digest, Sha256};
 
-use super::atomic::TempFile;
 use super::{hex, DatasetSpec, LoadOptions};
+use crate::atomic::TempFile;
 use crate::Error;
 
 /// Why a download did not produce the file.

@@ -30,7 +30,6 @@ use sha2::{Digest, Sha256};
 
 use crate::{Error, Result};
 
-pub(crate) mod atomic;
 pub mod csv;
 pub mod digits;
 #[cfg(feature = "download")]

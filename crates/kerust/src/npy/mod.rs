@@ -414,7 +414,7 @@ pub fn to_npy_bytes<'a>(array: impl Into<NpyView<'a>>) -> Vec<u8> {
 /// ```
 pub fn write_npy<'a>(path: impl AsRef<Path>, array: impl Into<NpyView<'a>>) -> Result<()> {
     let view = array.into();
-    crate::datasets::atomic::write_atomic(path.as_ref(), |w| view.write_to(w))
+    crate::atomic::write_atomic(path.as_ref(), |w| view.write_to(w))
 }
 
 /// Reads a `.npy` file.

@@ -209,7 +209,7 @@ fn write(path: &Path, arrays: &[(&str, NpyView<'_>)], method: CompressionMethod)
             ));
         }
     }
-    crate::datasets::atomic::write_atomic(path, |w| {
+    crate::atomic::write_atomic(path, |w| {
         let mut zip = zip::ZipWriter::new(w);
         for (name, view) in arrays {
             let options = SimpleFileOptions::default()

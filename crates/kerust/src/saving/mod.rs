@@ -34,7 +34,6 @@
 //! ```
 
 mod archive;
-mod atomic;
 mod config;
 mod h5;
 mod model_methods;

@@ -1,8 +1,9 @@
 //! `save`, `to_json`, `save_weights` and friends on [`Sequential`].
 
-use super::{atomic, config, h5};
+use super::{config, h5};
 use crate::models::Sequential;
 use crate::{Error, Result};
+use std::io::Write;
 use std::path::Path;
 
 fn ends_with(path: &Path, suffix: &str) -> bool {
@@ -38,7 +39,7 @@ impl Sequential {
             ));
         }
         let bytes = super::keras_bytes(self)?;
-        atomic::write(path, &bytes)
+        crate::atomic::write_atomic(path, |w| w.write_all(&bytes))
     }
 
     /// The model's architecture (and compile config, when compiled) as Keras's JSON, as
@@ -67,7 +68,7 @@ impl Sequential {
             ));
         }
         let bytes = h5::weights_h5(self)?;
-        atomic::write(path, &bytes)
+        crate::atomic::write_atomic(path, |w| w.write_all(&bytes))
     }
 
     /// Loads weights saved by [`save_weights`](Self::save_weights) or Keras's
