@@ -4,7 +4,6 @@
 //! there).
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 use kerust::datasets::csv::{load_csv, parse_csv, read_csv, Column, CsvOptions};
 use kerust::npy::{
@@ -20,28 +19,8 @@ fn fixture(name: &str) -> PathBuf {
         .join(name)
 }
 
-fn data_root() -> PathBuf {
-    match std::env::var_os("KERUST_DATA") {
-        Some(v) if !v.is_empty() => PathBuf::from(v),
-        _ => PathBuf::from(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../../../shared/datasets"
-        )),
-    }
-}
-
-/// A fresh, empty folder under the system temp dir.
-fn temp_dir(tag: &str) -> PathBuf {
-    static COUNTER: AtomicUsize = AtomicUsize::new(0);
-    let dir = std::env::temp_dir().join(format!(
-        "kerust-test-csv-npy-{}-{}-{tag}",
-        std::process::id(),
-        COUNTER.fetch_add(1, Ordering::Relaxed)
-    ));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
+mod common;
+use common::{data_root, temp_dir};
 
 fn entries(dir: &Path) -> Vec<String> {
     let mut names: Vec<String> = std::fs::read_dir(dir)

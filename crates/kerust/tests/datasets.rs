@@ -4,36 +4,15 @@
 //! `<workspace>/../shared/datasets`.
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::path::Path;
 
 use flate2::write::GzEncoder;
 use flate2::Compression;
 use kerust::datasets::{digits, fashion_mnist, idx, mnist, ImageData, LoadOptions};
 use kerust::Error;
 
-fn data_root() -> PathBuf {
-    match std::env::var_os("KERUST_DATA") {
-        Some(v) if !v.is_empty() => PathBuf::from(v),
-        _ => PathBuf::from(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../../../shared/datasets"
-        )),
-    }
-}
-
-/// A fresh, empty folder under the system temp dir.
-fn temp_dir(tag: &str) -> PathBuf {
-    static COUNTER: AtomicUsize = AtomicUsize::new(0);
-    let dir = std::env::temp_dir().join(format!(
-        "kerust-test-datasets-{}-{}-{tag}",
-        std::process::id(),
-        COUNTER.fetch_add(1, Ordering::Relaxed)
-    ));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
+mod common;
+use common::{data_root, temp_dir};
 
 fn be(words: &[u32]) -> Vec<u8> {
     words.iter().flat_map(|w| w.to_be_bytes()).collect()

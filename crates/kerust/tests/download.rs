@@ -16,28 +16,8 @@ use kerust::datasets::{fashion_mnist, mnist, LoadOptions};
 use kerust::Error;
 use sha2::{Digest, Sha256};
 
-fn data_root() -> PathBuf {
-    match std::env::var_os("KERUST_DATA") {
-        Some(v) if !v.is_empty() => PathBuf::from(v),
-        _ => PathBuf::from(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../../../shared/datasets"
-        )),
-    }
-}
-
-/// A fresh, empty folder under the system temp dir.
-fn temp_dir(tag: &str) -> PathBuf {
-    static COUNTER: AtomicUsize = AtomicUsize::new(0);
-    let dir = std::env::temp_dir().join(format!(
-        "kerust-test-download-{}-{}-{tag}",
-        std::process::id(),
-        COUNTER.fetch_add(1, Ordering::Relaxed)
-    ));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
+mod common;
+use common::{data_root, temp_dir};
 
 /// What the test server does with a request.
 #[derive(Clone, Copy, PartialEq)]

@@ -1,8 +1,8 @@
 //! A confusion matrix as a heat map.
 
 use super::{
-    abbreviate, blues, check_names, class_name, de, put_text, render, text_width, DrawResult,
-    Figure, INK,
+    abbreviate, blues, check_names, class_name, de, put_text, put_title, render, text_width,
+    DrawResult, Figure, INK,
 };
 use crate::{Error, Result};
 use ndarray::Array2;
@@ -196,16 +196,7 @@ impl Figure for Confusion<'_> {
         let (width, _) = self.size();
         let scale = self.max.max(1) as f64;
 
-        put_text(
-            root,
-            &self.title,
-            (width as i32 / 2, MARGIN as i32),
-            TITLE_FONT,
-            INK,
-            HPos::Center,
-            VPos::Top,
-            false,
-        )?;
+        put_title(root, &self.title, width, MARGIN, TITLE_FONT)?;
 
         // Cells and their counts.
         for ((r, c), &v) in self.cm.indexed_iter() {

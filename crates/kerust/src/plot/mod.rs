@@ -45,9 +45,7 @@ use crate::{Error, Result};
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
-use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::OnceLock;
 
 /// DejaVu Sans 2.37 (Bitstream Vera licence, with DejaVu changes in the public domain).
@@ -152,7 +150,7 @@ fn render(path: &Path, figure: &impl Figure) -> Result<()> {
     }))
     .unwrap_or_else(|_| Err("plotters panicked while drawing".into()));
     let bytes = drawn.map_err(fail)?;
-    write_atomic(path, &bytes)
+    crate::atomic::write_atomic(path, |w| std::io::Write::write_all(w, &bytes))
 }
 
 fn draw_png(figure: &impl Figure, w: u32, h: u32) -> std::result::Result<Vec<u8>, String> {
@@ -211,31 +209,6 @@ fn check_dir(path: &Path) -> Result<()> {
         ));
     }
     Ok(())
-}
-
-/// Writes `bytes` to a temporary file next to `path`, then renames it over `path`.
-fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let tmp = parent_dir(path).join(format!(
-        ".{name}.{}-{}.tmp",
-        std::process::id(),
-        COUNTER.fetch_add(1, Ordering::Relaxed)
-    ));
-    let result = (|| {
-        let mut file = std::fs::File::create(&tmp)?;
-        file.write_all(bytes)?;
-        file.sync_all()?;
-        drop(file);
-        std::fs::rename(&tmp, path)
-    })();
-    result.map_err(|e| {
-        let _ = std::fs::remove_file(&tmp);
-        Error::io(path, e)
-    })
 }
 
 // ---- drawing helpers shared by the plots ----
@@ -300,6 +273,26 @@ fn put_text<DB: DrawingBackend>(
     }
     area.draw(&Text::new(text.to_string(), pos, style))
         .map_err(de)
+}
+
+/// A figure's title, centred `margin` pixels below the top edge.
+fn put_title<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    title: &str,
+    width: u32,
+    margin: u32,
+    size: f64,
+) -> DrawResult {
+    put_text(
+        root,
+        title,
+        (width as i32 / 2, margin as i32),
+        size,
+        INK,
+        HPos::Center,
+        VPos::Top,
+        false,
+    )
 }
 
 /// `name` shortened to at most `max_chars` characters by cutting its middle ("…"), so that

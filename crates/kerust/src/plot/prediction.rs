@@ -1,8 +1,8 @@
 //! One prediction's class probabilities as a bar chart.
 
 use super::{
-    abbreviate, check_names, class_name, de, put_text, render, text_width, DrawResult, Figure,
-    BLUE, INK, RED,
+    abbreviate, check_names, class_name, de, put_text, put_title, render, text_width, DrawResult,
+    Figure, BLUE, INK, RED,
 };
 use crate::{Error, Result};
 use plotters::coord::Shift;
@@ -195,16 +195,7 @@ impl Figure for Bars<'_> {
         let slot = self.slot as i32;
         let y_of = |v: f64| bottom - (v.clamp(0.0, 1.0) * PLOT_HEIGHT as f64).round() as i32;
 
-        put_text(
-            root,
-            &self.title,
-            (width as i32 / 2, MARGIN as i32),
-            TITLE_FONT,
-            INK,
-            HPos::Center,
-            VPos::Top,
-            false,
-        )?;
+        put_title(root, &self.title, width, MARGIN, TITLE_FONT)?;
 
         // Legend, right-aligned above the plot.
         let legend_y = MARGIN as i32 + TITLE_FONT as i32 + 14;
