@@ -207,18 +207,7 @@ fn history_errors() {
     clean(&dir);
 }
 
-const FASHION: [&str; 10] = [
-    "T-shirt/top",
-    "Trouser",
-    "Pullover",
-    "Dress",
-    "Coat",
-    "Sandal",
-    "Shirt",
-    "Sneaker",
-    "Bag",
-    "Ankle boot",
-];
+const FASHION: [&str; 10] = kerust::datasets::fashion_mnist::CLASS_NAMES;
 
 /// A Fashion-MNIST-like confusion matrix: 1000 test images a class, shirts mistaken for
 /// T-shirts, pullovers and coats.

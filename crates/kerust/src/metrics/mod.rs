@@ -116,7 +116,8 @@ impl Metric for MeanMetric {
     }
 }
 
-fn argmax(p: &[f32]) -> usize {
+/// Index of the first largest value (as `np.argmax`); 0 for an empty row.
+pub(crate) fn argmax(p: &[f32]) -> usize {
     let mut best = 0;
     for (i, &v) in p.iter().enumerate() {
         if v > p[best] {

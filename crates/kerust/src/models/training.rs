@@ -633,7 +633,7 @@ impl Sequential {
                 let class = if row.len() == 1 {
                     row[0] as usize
                 } else {
-                    argmax(row)
+                    crate::metrics::argmax(row)
                 };
                 *wi *= cw.get(&class).copied().unwrap_or(1.0);
             }
@@ -872,14 +872,4 @@ impl Sequential {
         self.resolve_metrics(yt.label_row, out_row)?;
         Ok((xi, yt))
     }
-}
-
-fn argmax(v: &[f32]) -> usize {
-    let mut b = 0;
-    for (i, &x) in v.iter().enumerate() {
-        if x > v[b] {
-            b = i;
-        }
-    }
-    b
 }
