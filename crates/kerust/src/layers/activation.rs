@@ -4,6 +4,7 @@ use super::{base_config, Layer};
 use crate::activations::Activation as Act;
 use crate::initializers::Initializer;
 use crate::rng::Rng;
+use crate::saving::config::Keys;
 use crate::tensor::Tensor;
 use crate::{Error, Result};
 
@@ -133,6 +134,16 @@ impl Activation {
     }
 }
 
+impl Activation {
+    /// Reads Keras's `Activation` config options.
+    pub(crate) fn from_keys(keys: &mut Keys<'_>, ctx: &str) -> Result<Self> {
+        let a = keys
+            .get("activation")
+            .ok_or_else(|| keys.err("an Activation layer needs `activation`"))?;
+        Ok(Activation::new(crate::saving::config::activation(a, ctx)?))
+    }
+}
+
 impl Layer for Activation {
     fn class_name(&self) -> &'static str {
         "Activation"
@@ -145,6 +156,9 @@ impl Layer for Activation {
     }
     fn declared_input_shape(&self) -> Option<&[usize]> {
         self.input_shape.as_deref()
+    }
+    fn plan(&self, input_shape: &[usize]) -> Result<(Vec<usize>, usize)> {
+        Ok((input_shape.to_vec(), 0))
     }
     fn build(&mut self, input_shape: &[usize], _rng: &mut Rng) -> Result<Vec<usize>> {
         if let Some(e) = self.deferred_error.take() {

@@ -5,8 +5,10 @@ use crate::activations::Activation;
 use crate::initializers::Initializer;
 use crate::kernels;
 use crate::rng::Rng;
+use crate::saving::config::{self as cfg, Keys};
 use crate::tensor::Tensor;
 use crate::{Error, Result};
+use serde_json::Value;
 
 /// A densely connected layer, Keras's `Dense`.
 ///
@@ -125,6 +127,41 @@ impl Dense {
     }
 }
 
+impl Dense {
+    /// Reads Keras's `Dense` config options.
+    pub(crate) fn from_keys(keys: &mut Keys<'_>, ctx: &str) -> Result<Self> {
+        let units = keys
+            .usize("units")?
+            .filter(|&u| u > 0)
+            .ok_or_else(|| keys.err("`units` must be a positive integer"))?;
+        let activation = cfg::activation(keys.get("activation").unwrap_or(&Value::Null), ctx)?;
+        let use_bias = keys.bool("use_bias", true)?;
+        let kernel_initializer = match keys.get("kernel_initializer") {
+            Some(v) => cfg::initializer(v, ctx)?,
+            None => "glorot_uniform".parse()?,
+        };
+        let bias_initializer = match keys.get("bias_initializer") {
+            Some(v) => cfg::initializer(v, ctx)?,
+            None => Initializer::Zeros,
+        };
+        let kernel_regularizer = cfg::regularizer(keys.get("kernel_regularizer"), ctx)?;
+        let bias_regularizer = cfg::regularizer(keys.get("bias_regularizer"), ctx)?;
+        keys.require("kernel_constraint", |_| false, "weight constraints")?;
+        keys.require("bias_constraint", |_| false, "weight constraints")?;
+        keys.require("quantization_config", |_| false, "quantization")?;
+        keys.require("lora_rank", |v| v.as_u64() == Some(0), "LoRA")?;
+        keys.ignore(&["lora_alpha"]);
+        let mut d = Dense::new(units)
+            .activation(activation)
+            .use_bias(use_bias)
+            .kernel_initializer(kernel_initializer)
+            .bias_initializer(bias_initializer);
+        d.kernel_regularizer = kernel_regularizer;
+        d.bias_regularizer = bias_regularizer;
+        Ok(d)
+    }
+}
+
 impl Layer for Dense {
     fn class_name(&self) -> &'static str {
         "Dense"
@@ -139,6 +176,24 @@ impl Layer for Dense {
         self.input_shape.as_deref()
     }
 
+    fn plan(&self, input_shape: &[usize]) -> Result<(Vec<usize>, usize)> {
+        let in_dim = match input_shape.last() {
+            Some(&d) if d > 0 => d,
+            _ => {
+                return Err(Error::shape(
+                    format!("Dense layer '{}'", self.name),
+                    "an input with a last axis of size > 0, e.g. (None, 784)",
+                    crate::error::fmt_shape(None, input_shape),
+                ))
+            }
+        };
+        let n = super::checked_product(&[in_dim, self.units], "Dense kernel")?
+            .checked_add(if self.use_bias { self.units } else { 0 })
+            .ok_or_else(|| Error::arg("units", "the Dense layer's size overflows"))?;
+        let mut out = input_shape.to_vec();
+        *out.last_mut().expect("checked above") = self.units;
+        Ok((out, n))
+    }
     fn build(&mut self, input_shape: &[usize], rng: &mut Rng) -> Result<Vec<usize>> {
         if let Some(e) = self.deferred_error.take() {
             return Err(e);

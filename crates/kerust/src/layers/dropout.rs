@@ -2,6 +2,7 @@
 
 use super::{base_config, Layer};
 use crate::rng::Rng;
+use crate::saving::config::{self as cfg, Keys};
 use crate::tensor::Tensor;
 use crate::{Error, Result};
 
@@ -52,6 +53,33 @@ impl Dropout {
     }
 }
 
+impl Dropout {
+    /// Reads Keras's `Dropout` config options.
+    pub(crate) fn from_keys(keys: &mut Keys<'_>, _ctx: &str) -> Result<Self> {
+        let rate = keys
+            .f32("rate")?
+            .ok_or_else(|| keys.err("Dropout needs `rate`"))?;
+        if !(0.0..1.0).contains(&rate) {
+            return Err(keys.err(format!("`rate` must be in [0, 1), got {rate}")));
+        }
+        let seed = match keys.get("seed") {
+            None => None,
+            Some(v) => Some(v.as_u64().ok_or_else(|| {
+                keys.err(format!(
+                    "`seed` must be a non-negative integer, got {}",
+                    cfg::brief(v)
+                ))
+            })?),
+        };
+        keys.require("noise_shape", cfg::is_empty, "noise shapes")?;
+        let d = Dropout::new(rate);
+        Ok(match seed {
+            Some(s) => d.seed(s),
+            None => d,
+        })
+    }
+}
+
 impl Layer for Dropout {
     fn class_name(&self) -> &'static str {
         "Dropout"
@@ -61,6 +89,9 @@ impl Layer for Dropout {
     }
     fn set_name(&mut self, name: String) {
         self.name = name;
+    }
+    fn plan(&self, input_shape: &[usize]) -> Result<(Vec<usize>, usize)> {
+        Ok((input_shape.to_vec(), 0))
     }
     fn build(&mut self, input_shape: &[usize], rng: &mut Rng) -> Result<Vec<usize>> {
         if !(0.0..1.0).contains(&self.rate) {

@@ -2,6 +2,7 @@
 
 use super::{base_config, Layer};
 use crate::rng::Rng;
+use crate::saving::config::Keys;
 use crate::tensor::Tensor;
 use crate::Result;
 
@@ -37,6 +38,18 @@ impl Flatten {
     }
 }
 
+impl Flatten {
+    /// Reads Keras's `Flatten` config options (channels_last only).
+    pub(crate) fn from_keys(keys: &mut Keys<'_>, _ctx: &str) -> Result<Self> {
+        keys.require(
+            "data_format",
+            |v| v.as_str() == Some("channels_last"),
+            "channels_first flattening",
+        )?;
+        Ok(Flatten::new())
+    }
+}
+
 impl Layer for Flatten {
     fn class_name(&self) -> &'static str {
         "Flatten"
@@ -50,8 +63,11 @@ impl Layer for Flatten {
     fn declared_input_shape(&self) -> Option<&[usize]> {
         self.input_shape.as_deref()
     }
+    fn plan(&self, input_shape: &[usize]) -> Result<(Vec<usize>, usize)> {
+        Ok((vec![super::checked_product(input_shape, "Flatten")?], 0))
+    }
     fn build(&mut self, input_shape: &[usize], _rng: &mut Rng) -> Result<Vec<usize>> {
-        self.out = vec![input_shape.iter().product()];
+        self.out = self.plan(input_shape)?.0;
         Ok(self.out.clone())
     }
     fn output_shape(&self) -> &[usize] {

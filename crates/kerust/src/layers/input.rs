@@ -54,6 +54,9 @@ impl Layer for InputLayer {
     fn declared_input_shape(&self) -> Option<&[usize]> {
         Some(&self.shape)
     }
+    fn plan(&self, _input_shape: &[usize]) -> Result<(Vec<usize>, usize)> {
+        Ok((self.shape.clone(), 0))
+    }
     fn build(&mut self, _input_shape: &[usize], _rng: &mut Rng) -> Result<Vec<usize>> {
         Ok(self.shape.clone())
     }

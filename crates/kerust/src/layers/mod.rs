@@ -128,6 +128,11 @@ pub trait Layer: Send + std::fmt::Debug {
     fn declared_input_shape(&self) -> Option<&[usize]> {
         None
     }
+    /// The output shape and the number of parameters for inputs of `input_shape`, computed
+    /// without allocating anything (loading refuses a file whose config declares more
+    /// parameters than it holds before building). Errors when the layer cannot take that
+    /// input.
+    fn plan(&self, input_shape: &[usize]) -> Result<(Vec<usize>, usize)>;
     /// Creates the parameters for inputs of `input_shape`; returns the output shape.
     fn build(&mut self, input_shape: &[usize], rng: &mut Rng) -> Result<Vec<usize>>;
     /// The output shape, once built.
@@ -156,6 +161,22 @@ pub trait Layer: Send + std::fmt::Debug {
     fn set_fused_output(&mut self, _fused: bool) {}
     /// Reseeds layers that draw random numbers during training (Dropout).
     fn set_rng(&mut self, _rng: Rng) {}
+}
+
+/// `a * b * ...` of the sizes, or an error naming `what` when it overflows `usize`.
+pub(crate) fn checked_product(sizes: &[usize], what: &str) -> Result<usize> {
+    sizes
+        .iter()
+        .try_fold(1usize, |a, &d| a.checked_mul(d))
+        .ok_or_else(|| {
+            crate::Error::arg(
+                "shape",
+                format!(
+                    "{what}: the sizes {} overflow",
+                    crate::error::fmt_shape(None, sizes)
+                ),
+            )
+        })
 }
 
 /// The regularization penalty of a set of parameters.

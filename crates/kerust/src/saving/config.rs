@@ -30,30 +30,11 @@ pub(crate) struct ModelSpec {
 
 #[derive(Debug)]
 pub(crate) struct LayerSpec {
-    pub name: String,
     pub trainable: bool,
-    pub kind: LayerKind,
+    /// The layer, named and configured, not yet built (nothing allocated).
+    pub layer: Box<dyn Layer>,
     /// `input_shape` / `batch_input_shape` given on the layer itself (Keras 2 files).
     pub input_shape: Option<Vec<usize>>,
-}
-
-#[derive(Debug)]
-pub(crate) enum LayerKind {
-    Dense {
-        units: usize,
-        activation: Act,
-        use_bias: bool,
-        kernel_initializer: Initializer,
-        bias_initializer: Initializer,
-        kernel_regularizer: Option<Regularizer>,
-        bias_regularizer: Option<Regularizer>,
-    },
-    Flatten,
-    Dropout {
-        rate: f32,
-        seed: Option<u64>,
-    },
-    Activation(Act),
 }
 
 /// A compile config: the optimizer, the loss and the metrics.
@@ -64,7 +45,7 @@ pub(crate) struct CompileSpec {
     pub metrics: Vec<MetricSpec>,
 }
 
-fn cfg_err(what: impl Into<String>, reason: impl Into<String>) -> Error {
+pub(crate) fn cfg_err(what: impl Into<String>, reason: impl Into<String>) -> Error {
     Error::Config {
         what: what.into(),
         reason: reason.into(),
@@ -73,14 +54,14 @@ fn cfg_err(what: impl Into<String>, reason: impl Into<String>) -> Error {
 
 /// Reads the keys of one config object, remembering which were understood, so that
 /// [`Keys::finish`] can refuse the rest.
-struct Keys<'a> {
+pub(crate) struct Keys<'a> {
     obj: &'a Map<String, Value>,
     used: Vec<&'static str>,
     ctx: String,
 }
 
 impl<'a> Keys<'a> {
-    fn new(v: &'a Value, ctx: String) -> Result<Self> {
+    pub(crate) fn new(v: &'a Value, ctx: String) -> Result<Self> {
         match v.as_object() {
             Some(obj) => Ok(Keys {
                 obj,
@@ -94,16 +75,16 @@ impl<'a> Keys<'a> {
         }
     }
 
-    fn get(&mut self, k: &'static str) -> Option<&'a Value> {
+    pub(crate) fn get(&mut self, k: &'static str) -> Option<&'a Value> {
         self.used.push(k);
         self.obj.get(k).filter(|v| !v.is_null())
     }
 
-    fn err(&self, reason: impl Into<String>) -> Error {
+    pub(crate) fn err(&self, reason: impl Into<String>) -> Error {
         cfg_err(self.ctx.clone(), reason)
     }
 
-    fn usize(&mut self, k: &'static str) -> Result<Option<usize>> {
+    pub(crate) fn usize(&mut self, k: &'static str) -> Result<Option<usize>> {
         match self.get(k) {
             None => Ok(None),
             Some(v) => match v.as_u64() {
@@ -118,7 +99,7 @@ impl<'a> Keys<'a> {
         }
     }
 
-    fn f32(&mut self, k: &'static str) -> Result<Option<f32>> {
+    pub(crate) fn f32(&mut self, k: &'static str) -> Result<Option<f32>> {
         match self.get(k) {
             None => Ok(None),
             Some(v) => match v.as_f64() {
@@ -128,7 +109,7 @@ impl<'a> Keys<'a> {
         }
     }
 
-    fn bool(&mut self, k: &'static str, default: bool) -> Result<bool> {
+    pub(crate) fn bool(&mut self, k: &'static str, default: bool) -> Result<bool> {
         match self.get(k) {
             None => Ok(default),
             Some(Value::Bool(b)) => Ok(*b),
@@ -136,7 +117,7 @@ impl<'a> Keys<'a> {
         }
     }
 
-    fn str(&mut self, k: &'static str) -> Result<Option<&'a str>> {
+    pub(crate) fn str(&mut self, k: &'static str) -> Result<Option<&'a str>> {
         match self.get(k) {
             None => Ok(None),
             Some(Value::String(s)) => Ok(Some(s.as_str())),
@@ -145,7 +126,7 @@ impl<'a> Keys<'a> {
     }
 
     /// A key kerust does not model: accepted only at the value that means "off".
-    fn require(
+    pub(crate) fn require(
         &mut self,
         k: &'static str,
         ok: impl Fn(&Value) -> bool,
@@ -163,11 +144,11 @@ impl<'a> Keys<'a> {
     }
 
     /// Keys whose value does not change what the object computes.
-    fn ignore(&mut self, keys: &[&'static str]) {
+    pub(crate) fn ignore(&mut self, keys: &[&'static str]) {
         self.used.extend_from_slice(keys);
     }
 
-    fn finish(self) -> Result<()> {
+    pub(crate) fn finish(self) -> Result<()> {
         let mut unknown: Vec<&str> = self
             .obj
             .keys()
@@ -194,7 +175,7 @@ impl<'a> Keys<'a> {
 }
 
 /// A short description of a JSON value for error messages (never the whole value).
-fn brief(v: &Value) -> String {
+pub(crate) fn brief(v: &Value) -> String {
     let s = v.to_string();
     if s.len() > 60 {
         let cut = (0..=60).rev().find(|&i| s.is_char_boundary(i)).unwrap_or(0);
@@ -205,7 +186,7 @@ fn brief(v: &Value) -> String {
 }
 
 /// `null` or `[]`.
-fn is_empty(v: &Value) -> bool {
+pub(crate) fn is_empty(v: &Value) -> bool {
     v.is_null()
         || v.as_array().is_some_and(|a| a.is_empty())
         || v.as_object().is_some_and(|o| o.is_empty())
@@ -278,7 +259,7 @@ fn class_and_config<'a>(v: &'a Value, ctx: &str) -> Result<(&'a str, &'a Value)>
     Ok((class, v.get("config").unwrap_or(&EMPTY)))
 }
 
-fn activation(v: &Value, ctx: &str) -> Result<Act> {
+pub(crate) fn activation(v: &Value, ctx: &str) -> Result<Act> {
     let bad = |e: Error| cfg_err(ctx, format!("activation {}: {e}", brief(v)));
     match v {
         Value::Null => Ok(Act::Linear),
@@ -299,7 +280,7 @@ fn activation(v: &Value, ctx: &str) -> Result<Act> {
     }
 }
 
-fn initializer(v: &Value, ctx: &str) -> Result<Initializer> {
+pub(crate) fn initializer(v: &Value, ctx: &str) -> Result<Initializer> {
     let bad = |e: Error| cfg_err(ctx, format!("initializer {}: {e}", brief(v)));
     match v {
         Value::String(s) => Initializer::from_config(s, &json!({})).map_err(bad),
@@ -314,7 +295,7 @@ fn initializer(v: &Value, ctx: &str) -> Result<Initializer> {
     }
 }
 
-fn regularizer(v: Option<&Value>, ctx: &str) -> Result<Option<Regularizer>> {
+pub(crate) fn regularizer(v: Option<&Value>, ctx: &str) -> Result<Option<Regularizer>> {
     let Some(v) = v else { return Ok(None) };
     let num = |c: &Value, k: &str| c.get(k).and_then(|x| x.as_f64()).unwrap_or(0.0) as f32;
     match v {
@@ -434,8 +415,29 @@ fn parse_input_layer(config: &Value, ctx: String) -> Result<Vec<usize>> {
     Ok(shape)
 }
 
+/// The layer of Keras class `class` from its config keys (the common keys `name`,
+/// `trainable`, `dtype`, `input_shape`... are already consumed). Each layer reads its own
+/// options in its `from_keys`, next to its `config()` that writes them.
+fn layer_from_keys(class: &str, keys: &mut Keys<'_>, ctx: &str) -> Result<Box<dyn Layer>> {
+    Ok(match class {
+        "Dense" => Box::new(Dense::from_keys(keys, ctx)?),
+        "Flatten" => Box::new(Flatten::from_keys(keys, ctx)?),
+        "Dropout" => Box::new(Dropout::from_keys(keys, ctx)?),
+        "Activation" => Box::new(ActivationLayer::from_keys(keys, ctx)?),
+        _ => {
+            return Err(Error::Config {
+                what: ctx.to_string(),
+                reason: format!(
+                    "unknown layer class '{class}'; kerust knows {}",
+                    LAYER_CLASSES.join(", ")
+                ),
+            })
+        }
+    })
+}
+
 fn parse_layer(class: &str, config: &Value, ctx: String) -> Result<LayerSpec> {
-    if !LAYER_CLASSES.contains(&class) {
+    if !LAYER_CLASSES.contains(&class) || class == "InputLayer" {
         return Err(Error::Config {
             what: ctx,
             reason: format!(
@@ -455,172 +457,61 @@ fn parse_layer(class: &str, config: &Value, ctx: String) -> Result<LayerSpec> {
     };
     keys.ignore(&["batch_size"]);
     keys.require("activity_regularizer", |_| false, "activity regularization")?;
-    let kind = match class {
-        "Dense" => {
-            let units = keys
-                .usize("units")?
-                .filter(|&u| u > 0)
-                .ok_or_else(|| keys.err("`units` must be a positive integer"))?;
-            let activation = activation(keys.get("activation").unwrap_or(&Value::Null), &ctx)?;
-            let use_bias = keys.bool("use_bias", true)?;
-            let kernel_initializer = match keys.get("kernel_initializer") {
-                Some(v) => initializer(v, &ctx)?,
-                None => "glorot_uniform".parse()?,
-            };
-            let bias_initializer = match keys.get("bias_initializer") {
-                Some(v) => initializer(v, &ctx)?,
-                None => Initializer::Zeros,
-            };
-            let kernel_regularizer = regularizer(keys.get("kernel_regularizer"), &ctx)?;
-            let bias_regularizer = regularizer(keys.get("bias_regularizer"), &ctx)?;
-            keys.require("kernel_constraint", |_| false, "weight constraints")?;
-            keys.require("bias_constraint", |_| false, "weight constraints")?;
-            keys.require("quantization_config", |_| false, "quantization")?;
-            keys.require("lora_rank", |v| v.as_u64() == Some(0), "LoRA")?;
-            keys.ignore(&["lora_alpha"]);
-            LayerKind::Dense {
-                units,
-                activation,
-                use_bias,
-                kernel_initializer,
-                bias_initializer,
-                kernel_regularizer,
-                bias_regularizer,
-            }
-        }
-        "Flatten" => {
-            keys.require(
-                "data_format",
-                |v| v.as_str() == Some("channels_last"),
-                "channels_first flattening",
-            )?;
-            LayerKind::Flatten
-        }
-        "Dropout" => {
-            let rate = keys
-                .f32("rate")?
-                .ok_or_else(|| keys.err("Dropout needs `rate`"))?;
-            if !(0.0..1.0).contains(&rate) {
-                return Err(keys.err(format!("`rate` must be in [0, 1), got {rate}")));
-            }
-            let seed = match keys.get("seed") {
-                None => None,
-                Some(v) => Some(v.as_u64().ok_or_else(|| {
-                    keys.err(format!(
-                        "`seed` must be a non-negative integer, got {}",
-                        brief(v)
-                    ))
-                })?),
-            };
-            keys.require("noise_shape", is_empty, "noise shapes")?;
-            LayerKind::Dropout { rate, seed }
-        }
-        "Activation" => {
-            let a = keys
-                .get("activation")
-                .ok_or_else(|| keys.err("an Activation layer needs `activation`"))?;
-            LayerKind::Activation(activation(a, &ctx)?)
-        }
-        _ => unreachable!("checked against LAYER_CLASSES"),
-    };
+    let mut layer = layer_from_keys(class, &mut keys, &ctx)?;
     keys.finish()?;
+    layer.set_name(name);
     Ok(LayerSpec {
-        name,
         trainable,
-        kind,
+        layer,
         input_shape,
     })
 }
 
 impl ModelSpec {
-    /// Number of parameters the model will create, without creating them; `None` when it
-    /// overflows.
-    pub(crate) fn param_count(&self) -> Option<usize> {
+    /// Number of parameters the model will create, without creating them; an error when a
+    /// layer cannot take its input or the sizes overflow.
+    pub(crate) fn param_count(&self) -> Result<usize> {
         let Some(input) = &self.input_shape else {
-            return Some(0);
+            return Ok(0);
         };
         let mut shape = input.clone();
         let mut total = 0usize;
         for l in &self.layers {
-            match &l.kind {
-                LayerKind::Dense {
-                    units, use_bias, ..
-                } => {
-                    let in_dim = *shape.last()?;
-                    total = total
-                        .checked_add(in_dim.checked_mul(*units)?)?
-                        .checked_add(if *use_bias { *units } else { 0 })?;
-                    *shape.last_mut()? = *units;
-                }
-                LayerKind::Flatten => {
-                    let n = shape.iter().try_fold(1usize, |a, &d| a.checked_mul(d))?;
-                    shape = vec![n];
-                }
-                LayerKind::Dropout { .. } | LayerKind::Activation(_) => {}
-            }
+            let (out, n) = l.layer.plan(&shape)?;
+            total = total
+                .checked_add(n)
+                .ok_or_else(|| Error::arg("layers", "the layer sizes overflow"))?;
+            shape = out;
         }
-        Some(total)
+        Ok(total)
     }
 
     /// Builds the model. Refuses, before allocating, a model of more than `max_params`
     /// parameters.
     pub(crate) fn build(self, max_params: usize, file: &str) -> Result<Sequential> {
-        match self.param_count() {
-            Some(n) if n <= max_params => {}
-            Some(n) => {
-                return Err(cfg_err(
-                    format!("model config in {file}"),
-                    format!("the model declares {n} parameters, more than the {max_params} the file can hold"),
-                ))
-            }
-            None => {
-                return Err(cfg_err(
-                    format!("model config in {file}"),
-                    "the layer sizes overflow",
-                ))
-            }
+        let in_file = |e: Error| match e {
+            Error::InvalidArgument { name: arg, reason } => cfg_err(
+                format!("model config in {file}"),
+                format!("`{arg}`: {reason}"),
+            ),
+            e => e,
+        };
+        let n = self.param_count().map_err(in_file)?;
+        if n > max_params {
+            return Err(cfg_err(
+                format!("model config in {file}"),
+                format!(
+                    "the model declares {n} parameters, more than the {max_params} the file can hold"
+                ),
+            ));
         }
         let mut model = Sequential::empty().with_name(&self.name);
         if let Some(s) = &self.input_shape {
             model.add(InputLayer::new(s))?;
         }
         for l in self.layers {
-            let layer: Box<dyn Layer> = match l.kind {
-                LayerKind::Dense {
-                    units,
-                    activation,
-                    use_bias,
-                    kernel_initializer,
-                    bias_initializer,
-                    kernel_regularizer,
-                    bias_regularizer,
-                } => {
-                    let mut d = Dense::new(units)
-                        .name(&l.name)
-                        .activation(activation)
-                        .use_bias(use_bias)
-                        .kernel_initializer(kernel_initializer)
-                        .bias_initializer(bias_initializer);
-                    if let Some(r) = kernel_regularizer {
-                        d = d.kernel_regularizer(r);
-                    }
-                    if let Some(r) = bias_regularizer {
-                        d = d.bias_regularizer(r);
-                    }
-                    Box::new(d)
-                }
-                LayerKind::Flatten => Box::new(Flatten::new().name(&l.name)),
-                LayerKind::Dropout { rate, seed } => {
-                    let mut d = Dropout::new(rate).name(&l.name);
-                    if let Some(s) = seed {
-                        d = d.seed(s);
-                    }
-                    Box::new(d)
-                }
-                LayerKind::Activation(a) => Box::new(ActivationLayer::new(a).name(&l.name)),
-            };
-            let name = layer.name().to_string();
-            model.add(layer).map_err(|e| match e {
+            let name = l.layer.name().to_string();
+            model.add(l.layer).map_err(|e| match e {
                 Error::InvalidArgument { name: arg, reason } => cfg_err(
                     format!("layer '{name}' in {file}"),
                     format!("`{arg}`: {reason}"),

@@ -34,7 +34,7 @@
 //! ```
 
 mod archive;
-mod config;
+pub(crate) mod config;
 mod h5;
 mod model_methods;
 
