@@ -377,8 +377,8 @@ fn clap_error_line(e: &clap::Error) -> String {
     } else {
         format!("error: {first}")
     };
-    for tip in lines.filter(|l| l.starts_with("tip:")) {
-        line.push_str(&format!(" ({tip})"));
+    for extra in lines.filter(|l| l.starts_with("tip:") || l.starts_with("[possible values")) {
+        line.push_str(&format!(" ({})", extra.trim_matches(['[', ']'])));
     }
     line.push_str("; see --help");
     line
@@ -459,6 +459,10 @@ mod tests {
         assert!(line.starts_with("error: "), "{line}");
         assert!(line.contains("--epochs"), "{line}");
         assert!(!line.contains('\n'), "{line}");
+        let e =
+            Cli::try_parse_from(["kerust", "predict", "m", "x", "--format", "yaml"]).unwrap_err();
+        let line = clap_error_line(&e);
+        assert!(line.contains("possible values: text, json"), "{line}");
         let e = Cli::try_parse_from(["kerust", "train", "--epoch", "3"]).unwrap_err();
         let line = clap_error_line(&e);
         assert!(line.contains("--epochs"), "{line}");
