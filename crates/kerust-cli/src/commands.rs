@@ -36,6 +36,19 @@ pub fn read_samples_npy(path: &Path) -> CliResult<ArrayD<f32>> {
     })
 }
 
+/// `101,770`.
+fn with_commas(n: usize) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
 /// `kerust evaluate`.
 pub fn evaluate(args: &EvaluateArgs) -> CliResult<()> {
     if let Some(t) = args.threads {
@@ -161,7 +174,7 @@ pub fn fit(args: &FitArgs) -> CliResult<()> {
     println!(
         "Continuing to train {} ({} parameters, optimizer {optimizer}) on {n} samples",
         args.model.display(),
-        model.count_params()
+        with_commas(model.count_params())
     );
     let history = model.fit(
         &x,
@@ -183,4 +196,14 @@ pub fn fit(args: &FitArgs) -> CliResult<()> {
     }
     println!("Saved the model to {}", args.out.display());
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn thousands_have_commas() {
+        assert_eq!(super::with_commas(101_770), "101,770");
+        assert_eq!(super::with_commas(650), "650");
+        assert_eq!(super::with_commas(1_000_000), "1,000,000");
+    }
 }
