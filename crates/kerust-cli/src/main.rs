@@ -53,7 +53,8 @@ enum Command {
                       evaluation, the confusion matrix and the classification report, and ends \
                       with `Test accuracy: A` and `Test loss: L`.\n\n\
                       The model is the tutorial's (Flatten -> Dense relu -> Dense softmax, one \
-                      output per class), or the one in --model: a Keras JSON file as \
+                      output per class; for csv:PATH, Dense 64 relu -> Dense softmax), or the \
+                      one in --model: a Keras JSON file as \
                       `model.to_json()` writes it, trained from fresh weights with its compile \
                       config when it has one (--optimizer and --learning-rate override it), else \
                       with --optimizer, sparse_categorical_crossentropy and accuracy.\n\n\

@@ -128,13 +128,26 @@ fn create_out_dir(dir: &Path) -> CliResult<()> {
         .map_err(|e| format!("cannot create the output folder {}: {e}", dir.display()).into())
 }
 
-/// The tutorial model for `data`: Flatten -> Dense relu -> Dense softmax (one unit a class).
+/// The default model for `data`: the tutorial's Flatten -> Dense relu -> Dense softmax (one
+/// unit a class) for images; Dense relu -> Dense softmax for the rows of a table.
 fn tutorial_model(data: &Data) -> CliResult<Sequential> {
-    Ok(Sequential::new(vec![
-        Flatten::new().input_shape(data.sample_shape()).into(),
-        Dense::new(data.hidden).activation("relu").into(),
-        Dense::new(data.num_classes).activation("softmax").into(),
-    ])?)
+    let output = Dense::new(data.num_classes).activation("softmax").into();
+    let layers = if data.is_images() {
+        vec![
+            Flatten::new().input_shape(data.sample_shape()).into(),
+            Dense::new(data.hidden).activation("relu").into(),
+            output,
+        ]
+    } else {
+        vec![
+            Dense::new(data.hidden)
+                .activation("relu")
+                .input_shape(data.sample_shape())
+                .into(),
+            output,
+        ]
+    };
+    Ok(Sequential::new(layers)?)
 }
 
 /// A model from a Keras JSON file (`model.to_json()`), with fresh weights.
