@@ -37,6 +37,20 @@ pub fn confusion_table(cm: &Array2<u64>, names: &[&str]) -> String {
     out
 }
 
+/// The index of the largest value of `row` (the first one on ties; NaN never wins).
+pub fn argmax(row: ndarray::ArrayViewD<'_, f32>) -> usize {
+    row.iter()
+        .enumerate()
+        .fold((0, f32::NEG_INFINITY), |(bi, bv), (i, &v)| {
+            if v > bv {
+                (i, v)
+            } else {
+                (bi, bv)
+            }
+        })
+        .0
+}
+
 /// The history as CSV: `epoch` (0-based, as Keras's `CSVLogger`) then every logged figure in
 /// alphabetical order (`accuracy,loss,val_accuracy,val_loss`), one row per epoch.
 pub fn history_csv(history: &History) -> String {

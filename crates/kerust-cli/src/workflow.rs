@@ -2,13 +2,19 @@
 
 use std::path::{Path, PathBuf};
 
-use kerust::datasets::{digits, fashion_mnist, mnist};
+use kerust::datasets::digits;
 use kerust::metrics::{classification_report, confusion_matrix};
 use kerust::prelude::*;
-use ndarray::{Array1, Array3, Axis};
+use ndarray::{Axis, Ix3};
 
-use crate::report::{confusion_table, write_history_csv};
-use crate::{CliResult, Dataset, DemoArgs, TrainArgs};
+use crate::data::{CsvChoice, Data, DatasetArg};
+use crate::report::{argmax, confusion_table, write_history_csv};
+use crate::{CliResult, DemoArgs, TrainArgs};
+
+/// The optimizer when neither --optimizer nor the model's compile config names one.
+pub const DEFAULT_OPTIMIZER: &str = "adam";
+/// The loss when the model's compile config names none.
+pub const DEFAULT_LOSS: &str = "sparse_categorical_crossentropy";
 
 /// Epochs of `kerust demo`. 20 epochs (the seed's figure) reach 0.946-0.967 test accuracy over
 /// seeds 1..16, too close to the 0.95 the demo promises; 50 epochs give 0.956-0.98 over seeds
@@ -18,27 +24,11 @@ const DEMO_EPOCHS: usize = 50;
 const DEMO_BATCH_SIZE: usize = 32;
 /// Validation fraction of `kerust demo`.
 const DEMO_VALIDATION_SPLIT: f32 = 0.1;
-/// Fraction of the digits kept for testing.
-const DIGITS_TEST_SIZE: f32 = 0.25;
-/// Number of classes of every dataset here.
-const NUM_CLASSES: usize = 10;
-
-/// A dataset ready for training: scaled images and labels, split into train and test.
-struct Data {
-    title: &'static str,
-    x_train: Array3<f32>,
-    y_train: Array1<u8>,
-    x_test: Array3<f32>,
-    y_test: Array1<u8>,
-    /// Units of the hidden Dense layer.
-    hidden: usize,
-    class_names: Vec<String>,
-}
-
 /// What one run trains and how.
 struct Run {
     data: Data,
-    optimizer: Optimizer,
+    /// The model, built for the data's samples and compiled.
+    model: Sequential,
     epochs: usize,
     batch_size: usize,
     validation_split: f32,
@@ -53,11 +43,13 @@ pub fn train(args: &TrainArgs) -> CliResult<()> {
     }
     kerust::set_random_seed(args.seed);
     // Everything that can be checked cheaply is checked before the data are loaded.
-    let mut optimizer: Optimizer = args.optimizer.parse()?;
-    if let Some(lr) = args.learning_rate {
-        optimizer.set_learning_rate(lr);
+    let optimizer = match &args.optimizer {
+        Some(name) => Some(name.parse::<Optimizer>()?),
+        None => None,
+    };
+    if let Some(o) = &optimizer {
+        o.validate()?;
     }
-    optimizer.validate()?;
     if !(0.0..1.0).contains(&args.validation_split) {
         return Err(format!(
             "invalid value {} for --validation-split: expected a fraction in [0, 1)",
@@ -65,16 +57,38 @@ pub fn train(args: &TrainArgs) -> CliResult<()> {
         )
         .into());
     }
+    let spec = match &args.model {
+        Some(path) => Some(read_spec(path)?),
+        None => None,
+    };
     if let Some(dir) = &args.out {
         create_out_dir(dir)?;
     }
-    if args.dataset == Dataset::Digits && args.data_dir.is_some() {
-        eprintln!("note: --data-dir is not used: the digits are embedded in kerust");
+    let data = args.data.load(args.seed)?;
+    let mut model = match spec {
+        Some((path, model)) => {
+            let what = format!("the model in {}", path.display());
+            fit_to_data(model, &data, &what)?
+        }
+        None => tutorial_model(&data)?,
+    };
+    match (model.optimizer_mut(), optimizer) {
+        // The spec's compile config, with the optimizer given on the command line.
+        (Some(current), Some(o)) => *current = o,
+        (Some(_), None) => {}
+        (None, o) => model.compile(
+            o.map_or_else(|| DEFAULT_OPTIMIZER.parse(), Ok)?,
+            DEFAULT_LOSS,
+            ["accuracy"],
+        )?,
     }
-    let data = load(args.dataset, args.data_dir.as_deref(), args.seed)?;
+    if let (Some(lr), Some(o)) = (args.learning_rate, model.optimizer_mut()) {
+        o.set_learning_rate(lr);
+        o.validate()?;
+    }
     run(Run {
         data,
-        optimizer,
+        model,
         epochs: args.epochs as usize,
         batch_size: args.batch_size as usize,
         validation_split: args.validation_split,
@@ -95,10 +109,12 @@ pub fn demo(args: &DemoArgs) -> CliResult<()> {
         digits::NUM_SAMPLES
     );
     println!();
-    let data = load(Dataset::Digits, None, args.seed)?;
+    let data = crate::data::load(&DatasetArg::Digits, None, &CsvChoice::default(), args.seed)?;
+    let mut model = tutorial_model(&data)?;
+    model.compile("adam", DEFAULT_LOSS, ["accuracy"])?;
     run(Run {
         data,
-        optimizer: "adam".parse()?,
+        model,
         epochs: DEMO_EPOCHS,
         batch_size: DEMO_BATCH_SIZE,
         validation_split: DEMO_VALIDATION_SPLIT,
@@ -112,106 +128,103 @@ fn create_out_dir(dir: &Path) -> CliResult<()> {
         .map_err(|e| format!("cannot create the output folder {}: {e}", dir.display()).into())
 }
 
-fn scale(images: &Array3<u8>, max: f32) -> Array3<f32> {
-    images.mapv(|v| f32::from(v) / max)
-}
-
-fn load(dataset: Dataset, data_dir: Option<&Path>, seed: u64) -> CliResult<Data> {
-    let (spec_title, loaded) = match dataset {
-        Dataset::FashionMnist => (
-            fashion_mnist::SPEC.title,
-            match data_dir {
-                Some(d) => fashion_mnist::load_data_from(d)?,
-                None => fashion_mnist::load_data()?,
-            },
-        ),
-        Dataset::Mnist => (
-            mnist::SPEC.title,
-            match data_dir {
-                Some(d) => mnist::load_data_from(d)?,
-                None => mnist::load_data()?,
-            },
-        ),
-        Dataset::Digits => {
-            let (images, labels) = digits::load_data()?;
-            let (x_train, x_test, y_train, y_test) = kerust::preprocessing::train_test_split(
-                &images,
-                &labels,
-                DIGITS_TEST_SIZE,
-                seed,
-                true,
-            )?;
-            let max = f32::from(digits::MAX_PIXEL);
-            return Ok(Data {
-                title: "UCI digits",
-                x_train: scale(&x_train, max),
-                y_train,
-                x_test: scale(&x_test, max),
-                y_test,
-                hidden: 64,
-                class_names: (0..NUM_CLASSES).map(|i| i.to_string()).collect(),
-            });
-        }
-    };
-    let ((x_train, y_train), (x_test, y_test)) = loaded;
-    let class_names = if dataset == Dataset::FashionMnist {
-        fashion_mnist::CLASS_NAMES
-            .iter()
-            .map(|s| s.to_string())
-            .collect()
+/// The default model for `data`: the tutorial's Flatten -> Dense relu -> Dense softmax (one
+/// unit a class) for images; Dense relu -> Dense softmax for the rows of a table.
+fn tutorial_model(data: &Data) -> CliResult<Sequential> {
+    let output = Dense::new(data.num_classes).activation("softmax").into();
+    let layers = if data.is_images() {
+        vec![
+            Flatten::new().input_shape(data.sample_shape()).into(),
+            Dense::new(data.hidden).activation("relu").into(),
+            output,
+        ]
     } else {
-        (0..NUM_CLASSES).map(|i| i.to_string()).collect()
+        vec![
+            Dense::new(data.hidden)
+                .activation("relu")
+                .input_shape(data.sample_shape())
+                .into(),
+            output,
+        ]
     };
-    Ok(Data {
-        title: spec_title,
-        x_train: scale(&x_train, 255.0),
-        y_train,
-        x_test: scale(&x_test, 255.0),
-        y_test,
-        hidden: 128,
-        class_names,
-    })
+    Ok(Sequential::new(layers)?)
 }
 
-fn argmax(row: ndarray::ArrayViewD<'_, f32>) -> usize {
-    row.iter()
-        .enumerate()
-        .fold((0, f32::NEG_INFINITY), |(bi, bv), (i, &v)| {
-            if v > bv {
-                (i, v)
-            } else {
-                (bi, bv)
-            }
-        })
-        .0
+/// A model from a Keras JSON file (`model.to_json()`), with fresh weights.
+fn read_spec(path: &Path) -> CliResult<(PathBuf, Sequential)> {
+    let json = std::fs::read_to_string(path)
+        .map_err(|e| format!("cannot read the model JSON {}: {e}", path.display()))?;
+    let model =
+        kerust::models::model_from_json(&json).map_err(|e| format!("{}: {e}", path.display()))?;
+    Ok((path.to_path_buf(), model))
+}
+
+/// Checks that `model` takes the data's samples and has an output for every class, building
+/// it for them when it has no input shape yet. `what` names the model in messages.
+pub fn fit_to_data(mut model: Sequential, data: &Data, what: &str) -> CliResult<Sequential> {
+    let sample = data.sample_shape();
+    match model.input_shape() {
+        Some(s) if s != sample => {
+            return Err(format!(
+                "{what} takes samples of shape {}, but the {} samples have shape {}",
+                shape_str(s),
+                data.title,
+                shape_str(sample)
+            )
+            .into())
+        }
+        Some(_) => {}
+        None => model
+            .build(sample)
+            .map_err(|e| format!("{what} cannot take the {} samples: {e}", data.title))?,
+    }
+    let outputs = model.output_shape().unwrap_or_default();
+    match outputs.as_slice() {
+        [units] if *units >= data.num_classes => Ok(model),
+        [units] => Err(format!(
+            "{what} has {units} outputs, but the {} labels have {} classes (0..{})",
+            data.title,
+            data.num_classes,
+            data.num_classes - 1
+        )
+        .into()),
+        other => Err(format!(
+            "{what} gives outputs of shape {}; a classifier needs one output per class, (classes,)",
+            shape_str(other)
+        )
+        .into()),
+    }
+}
+
+/// `(28, 28)`, as Python prints a shape.
+pub fn shape_str(shape: &[usize]) -> String {
+    match shape {
+        [one] => format!("({one},)"),
+        _ => format!(
+            "({})",
+            shape
+                .iter()
+                .map(usize::to_string)
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    }
 }
 
 fn run(r: Run) -> CliResult<()> {
     let Run {
         data,
-        optimizer,
+        mut model,
         epochs,
         batch_size,
         validation_split,
         verbose,
         out,
     } = r;
-    let (h, w) = (data.x_train.shape()[1], data.x_train.shape()[2]);
-    println!(
-        "Dataset: {}, {} training and {} test images of {h} x {w} pixels",
-        data.title,
-        data.x_train.len_of(Axis(0)),
-        data.x_test.len_of(Axis(0)),
-    );
+    println!("{}", data.describe());
     println!();
 
-    let mut model = Sequential::new(vec![
-        Flatten::new().input_shape(&[h, w]).into(),
-        Dense::new(data.hidden).activation("relu").into(),
-        Dense::new(NUM_CLASSES).activation("softmax").into(),
-    ])?;
     model.summary();
-    model.compile(optimizer, "sparse_categorical_crossentropy", ["accuracy"])?;
 
     let history = model.fit(
         &data.x_train,
@@ -244,29 +257,40 @@ fn run(r: Run) -> CliResult<()> {
 
     let predictions = model.predict(&data.x_test, batch_size)?;
     let y_pred: Vec<usize> = predictions.outer_iter().map(argmax).collect();
-    let y_true: Vec<usize> = data.y_test.iter().map(|&v| usize::from(v)).collect();
-    let names: Vec<&str> = data.class_names.iter().map(String::as_str).collect();
-    let cm = confusion_matrix(&y_true, &y_pred, Some(NUM_CLASSES))?;
+    let y_true: Vec<usize> = data.y_test.iter().map(|&v| v as usize).collect();
+    // A model may have more outputs than the labels have classes: every output is a class.
+    let classes = predictions
+        .shape()
+        .get(1)
+        .copied()
+        .unwrap_or(1)
+        .max(data.num_classes);
+    let mut class_names = data.class_names.clone();
+    class_names.extend((class_names.len()..classes).map(|i| i.to_string()));
+    let names: Vec<&str> = class_names.iter().map(String::as_str).collect();
+    let cm = confusion_matrix(&y_true, &y_pred, Some(classes))?;
     let report = classification_report(&y_true, &y_pred, Some(&names))?;
 
     if let Some(dir) = &out {
         let path = dir.join("confusion_matrix.png");
         kerust::plot::plot_confusion_matrix(&cm, Some(&names), &path)?;
         println!("Wrote the confusion matrix to {}", path.display());
-        let shown = data.x_test.len_of(Axis(0)).min(24);
-        let path = dir.join("samples.png");
-        kerust::plot::plot_images(
-            data.x_test.slice(ndarray::s![..shown, .., ..]),
-            &y_true[..shown],
-            Some(&y_pred[..shown]),
-            Some(&names),
-            &path,
-            8,
-        )?;
-        println!(
-            "Wrote {shown} test images with their predictions to {}",
-            path.display()
-        );
+        if let Ok(images) = data.x_test.view().into_dimensionality::<Ix3>() {
+            let shown = images.len_of(Axis(0)).min(24);
+            let path = dir.join("samples.png");
+            kerust::plot::plot_images(
+                images.slice(ndarray::s![..shown, .., ..]),
+                &y_true[..shown],
+                Some(&y_pred[..shown]),
+                Some(&names),
+                &path,
+                8,
+            )?;
+            println!(
+                "Wrote {shown} test images with their predictions to {}",
+                path.display()
+            );
+        }
     }
 
     println!();
