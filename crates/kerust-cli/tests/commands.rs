@@ -734,17 +734,17 @@ fn bad_inputs_are_one_error_line() {
         .unwrap()
         .replacen(
             "\"class_name\": \"Flatten\"",
-            "\"class_name\": \"Conv2D\"",
+            "\"class_name\": \"CapsuleLayer\"",
             1,
         );
-    std::fs::write(dir.join("conv.json"), json).unwrap();
+    std::fs::write(dir.join("capsule.json"), json).unwrap();
     let line = one_line_error(
         kerust()
             .args(["train", "--dataset", "digits", "--model"])
-            .arg(dir.join("conv.json")),
+            .arg(dir.join("capsule.json")),
     );
     assert!(
-        line.contains("Conv2D") && line.contains("conv.json"),
+        line.contains("CapsuleLayer") && line.contains("unknown layer class") && line.contains("capsule.json"),
         "{line}"
     );
 
