@@ -744,7 +744,9 @@ fn bad_inputs_are_one_error_line() {
             .arg(dir.join("capsule.json")),
     );
     assert!(
-        line.contains("CapsuleLayer") && line.contains("unknown layer class") && line.contains("capsule.json"),
+        line.contains("CapsuleLayer")
+            && line.contains("unknown layer class")
+            && line.contains("capsule.json"),
         "{line}"
     );
 
