@@ -84,6 +84,14 @@ def run_cmd(cmd, **kw):
     return subprocess.run(cmd, capture_output=True, text=True, **kw)
 
 
+def try_cmd(cmd, **kw):
+    """stdout of a command that may be missing, or ''."""
+    try:
+        return run_cmd(cmd, **kw).stdout.strip()
+    except OSError:
+        return ""
+
+
 def build_kerust_bench():
     log("building kerust-bench (cargo build --release -p kerust-bench) ...")
     r = subprocess.run(["cargo", "build", "--release", "-p", "kerust-bench", "--message-format", "json"],
@@ -154,15 +162,12 @@ def machine():
 
 def versions(a):
     v = {}
-    r = run_cmd(["rustc", "-V"])
-    v["rustc"] = r.stdout.strip()
+    v["rustc"] = try_cmd(["rustc", "-V"])
     lock = read(os.path.join(ROOT, "Cargo.lock"))
     m = re.search(r'name = "gemm"\nversion = "([^"]+)"', lock)
     v["gemm"] = m.group(1) if m else "?"
-    r = run_cmd(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT)
-    v["kerust_commit"] = r.stdout.strip()
-    r = run_cmd(["git", "status", "--porcelain", "--untracked-files=no"], cwd=ROOT)
-    if r.stdout.strip():
+    v["kerust_commit"] = try_cmd(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT) or "?"
+    if try_cmd(["git", "status", "--porcelain", "--untracked-files=no"], cwd=ROOT):
         v["kerust_commit"] += " (with uncommitted changes)"
     if any(s != "kerust" for s in a.systems):
         code = ("import sys, numpy; out = {'python': sys.version.split()[0], 'numpy': numpy.__version__}\n"
