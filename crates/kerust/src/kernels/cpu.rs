@@ -4,6 +4,39 @@ use gemm::Parallelism;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Once;
 
+/// Compiles `$body` three times (AVX-512, AVX2, baseline) and picks one at run time. The
+/// compiler never fuses multiplies and adds on its own, and sqrt/div are exact IEEE
+/// operations at every width, so all three give bit-identical results.
+macro_rules! multiversion {
+    ($(#[$doc:meta])* $vis:vis fn $name:ident($($arg:ident: $ty:ty),* $(,)?) $body:block) => {
+        $(#[$doc])*
+        #[allow(clippy::too_many_arguments)]
+        $vis fn $name($($arg: $ty),*) {
+            #[inline(always)]
+            #[allow(clippy::too_many_arguments)]
+            fn body($($arg: $ty),*) $body
+            #[cfg(target_arch = "x86_64")]
+            {
+                #[target_feature(enable = "avx512f")]
+                #[allow(clippy::too_many_arguments)]
+                unsafe fn v4($($arg: $ty),*) { body($($arg),*) }
+                #[target_feature(enable = "avx2")]
+                #[allow(clippy::too_many_arguments)]
+                unsafe fn v3($($arg: $ty),*) { body($($arg),*) }
+                if std::arch::is_x86_feature_detected!("avx512f") {
+                    // SAFETY: the CPU supports the instructions `v4` was compiled for.
+                    return unsafe { v4($($arg),*) };
+                }
+                if std::arch::is_x86_feature_detected!("avx2") {
+                    // SAFETY: as above, for AVX2.
+                    return unsafe { v3($($arg),*) };
+                }
+            }
+            body($($arg),*)
+        }
+    };
+}
+
 static NUM_THREADS: AtomicUsize = AtomicUsize::new(0);
 static GLOBAL_POOL: Once = Once::new();
 
@@ -149,6 +182,9 @@ fn gemm_raw(
 
 /// `c[m,n] (+)= a[m,k] · b[k,n]`, all row-major.
 pub fn matmul(c: &mut [f32], a: &[f32], b: &[f32], m: usize, k: usize, n: usize, accumulate: bool) {
+    if m == 1 {
+        return row_times_matrix(c, a, b, k, n, accumulate);
+    }
     gemm_raw(
         m,
         n,
@@ -160,6 +196,68 @@ pub fn matmul(c: &mut [f32], a: &[f32], b: &[f32], m: usize, k: usize, n: usize,
         (n as isize, 1),
         accumulate,
     );
+}
+
+/// Columns per block of [`row_times_matrix`]: 8 AVX-512 (16 AVX2) accumulator registers.
+const ROW_BLOCK: usize = 128;
+
+/// `c[n] (+)= a[k] · b[k,n]` for one row (the forward pass of a single sample, as in a
+/// one-sample `predict`). `gemm`'s own one-row path reads `b` about half as fast as this
+/// loop, which keeps a block of `c` in registers while it streams the rows of `b`. Each
+/// output is summed over `k` in order, whatever the block or the thread: the result does not
+/// depend on the thread count. Large products split their column blocks over the threads.
+fn row_times_matrix(c: &mut [f32], a: &[f32], b: &[f32], k: usize, n: usize, accumulate: bool) {
+    assert!(c.len() >= n && a.len() >= k && b.len() >= k * n);
+    let c = &mut c[..n];
+    if n == 0 {
+        return;
+    }
+    let (a, b) = (&a[..k], &b[..k * n]);
+    let threads = rayon::current_num_threads().min(num_threads());
+    let blocks = n.div_ceil(ROW_BLOCK);
+    if threads > 1 && blocks > 1 && k.saturating_mul(n) >= PARALLEL_MIN_FLOPS {
+        use rayon::prelude::*;
+        let per = blocks.div_ceil(threads) * ROW_BLOCK;
+        c.par_chunks_mut(per).enumerate().for_each(|(i, ci)| {
+            row_block(ci, a, b, n, i * per, accumulate);
+        });
+    } else {
+        row_block(c, a, b, n, 0, accumulate);
+    }
+}
+
+multiversion! {
+    /// `c (+)= a · b[:, j0..j0 + c.len()]`, `b` row-major with `n` columns, by blocks of
+    /// [`ROW_BLOCK`] columns held in registers; each output summed over the rows in order.
+    fn row_block(c: &mut [f32], a: &[f32], b: &[f32], n: usize, j0: usize, accumulate: bool) {
+        for (blk, cb) in c.chunks_mut(ROW_BLOCK).enumerate() {
+            let j = j0 + blk * ROW_BLOCK;
+            let w = cb.len();
+            let mut acc = [0.0f32; ROW_BLOCK];
+            if w == ROW_BLOCK {
+                for (p, &ap) in a.iter().enumerate() {
+                    let row: &[f32; ROW_BLOCK] =
+                        b[p * n + j..p * n + j + ROW_BLOCK].try_into().expect("a full block");
+                    for (s, r) in acc.iter_mut().zip(row) {
+                        *s += ap * r;
+                    }
+                }
+            } else {
+                for (p, &ap) in a.iter().enumerate() {
+                    for (s, r) in acc[..w].iter_mut().zip(&b[p * n + j..p * n + j + w]) {
+                        *s += ap * r;
+                    }
+                }
+            }
+            if accumulate {
+                for (o, s) in cb.iter_mut().zip(&acc) {
+                    *o += s;
+                }
+            } else {
+                cb.copy_from_slice(&acc[..w]);
+            }
+        }
+    }
 }
 
 /// `c[m,n] (+)= aᵀ · b` where `a` is `[k,m]` and `b` is `[k,n]` row-major (weight gradients).
@@ -279,39 +377,32 @@ mod tests {
             assert!((x - 2.0 * y).abs() < 1e-5);
         }
     }
-}
 
-/// Compiles `$body` three times (AVX-512, AVX2, baseline) and picks one at run time. The
-/// compiler never fuses multiplies and adds on its own, and sqrt/div are exact IEEE
-/// operations at every width, so all three give bit-identical results.
-macro_rules! multiversion {
-    ($(#[$doc:meta])* pub fn $name:ident($($arg:ident: $ty:ty),* $(,)?) $body:block) => {
-        $(#[$doc])*
-        #[allow(clippy::too_many_arguments)]
-        pub fn $name($($arg: $ty),*) {
-            #[inline(always)]
-            #[allow(clippy::too_many_arguments)]
-            fn body($($arg: $ty),*) $body
-            #[cfg(target_arch = "x86_64")]
-            {
-                #[target_feature(enable = "avx512f")]
-                #[allow(clippy::too_many_arguments)]
-                unsafe fn v4($($arg: $ty),*) { body($($arg),*) }
-                #[target_feature(enable = "avx2")]
-                #[allow(clippy::too_many_arguments)]
-                unsafe fn v3($($arg: $ty),*) { body($($arg),*) }
-                if std::arch::is_x86_feature_detected!("avx512f") {
-                    // SAFETY: the CPU supports the instructions `v4` was compiled for.
-                    return unsafe { v4($($arg),*) };
-                }
-                if std::arch::is_x86_feature_detected!("avx2") {
-                    // SAFETY: as above, for AVX2.
-                    return unsafe { v3($($arg),*) };
+    #[test]
+    fn one_row_products_sum_in_order_at_any_thread_count() {
+        // Partial and full column blocks, parallel and not.
+        for (k, n) in [(7, 3), (5, 300), (64, 1 << 16)] {
+            let a: Vec<f32> = (0..k).map(|i| (i as f32 * 0.37).sin()).collect();
+            let b: Vec<f32> = (0..k * n).map(|i| (i as f32 * 0.11).cos()).collect();
+            let mut want = vec![0.0f32; n];
+            for (j, w) in want.iter_mut().enumerate() {
+                for p in 0..k {
+                    *w += a[p] * b[p * n + j];
                 }
             }
-            body($($arg),*)
+            let mut outs = Vec::new();
+            for threads in [1, 2] {
+                set_num_threads(threads);
+                let mut c = vec![1.0; n];
+                with_training_env(|| matmul(&mut c, &a, &b, 1, k, n, false));
+                assert!(c.iter().zip(&want).all(|(x, y)| x.to_bits() == y.to_bits()));
+                with_training_env(|| matmul(&mut c, &a, &b, 1, k, n, true));
+                outs.push(c);
+            }
+            set_num_threads(0);
+            assert_eq!(outs[0], outs[1]);
         }
-    };
+    }
 }
 
 multiversion! {

@@ -1,0 +1,276 @@
+//! kerust's side of the benchmark suite: one measurement of one workload at one thread
+//! count, printed as one JSON line on stdout. The orchestrator `bench/run.py` starts one
+//! process per measurement and interleaves it with the PyTorch and Keras peers
+//! (`bench/peers.py`), which print the same fields.
+//!
+//! ```text
+//! kerust-bench WORKLOAD [--threads N] [--size full|tiny]
+//! kerust-bench --list
+//! ```
+//!
+//! Workloads are defined in `bench/workloads.json`. Training workloads run a short warm-up
+//! `fit` (about ten batches) in the same process, then time one `fit` call with the
+//! workload's epochs; predict workloads time `predict` calls for at least `min_seconds`;
+//! `SGEMM` times kerust's matrix product (the `gemm` crate) on large square matrices.
+
+use kerust::prelude::*;
+use ndarray::{s, Array1, Array2};
+use serde_json::{json, Value};
+use std::time::Instant;
+
+/// The workload definitions shared with the Python peers.
+const WORKLOADS: &str = include_str!("../workloads.json");
+
+fn main() {
+    match run(std::env::args().skip(1).collect()) {
+        Ok(line) => println!("{line}"),
+        Err(e) => {
+            eprintln!("kerust-bench: {e}");
+            std::process::exit(2);
+        }
+    }
+}
+
+type AnyResult<T> = std::result::Result<T, Box<dyn std::error::Error>>;
+
+fn run(args: Vec<String>) -> AnyResult<Value> {
+    let all: Value = serde_json::from_str(WORKLOADS)?;
+    let mut workload = None;
+    let mut threads = 1usize;
+    let mut size = "full".to_string();
+    let mut it = args.into_iter();
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "--threads" => threads = it.next().ok_or("--threads needs a value")?.parse()?,
+            "--size" => size = it.next().ok_or("--size needs a value")?,
+            "--list" => {
+                let names: Vec<&String> = all
+                    .as_object()
+                    .ok_or("workloads.json")?
+                    .keys()
+                    .filter(|k| !k.starts_with('_'))
+                    .collect();
+                return Ok(json!(names));
+            }
+            "-h" | "--help" => {
+                return Err("usage: kerust-bench WORKLOAD [--threads N] [--size full|tiny]".into())
+            }
+            w if workload.is_none() && !w.starts_with('-') => workload = Some(w.to_string()),
+            other => return Err(format!("unexpected argument {other:?}").into()),
+        }
+    }
+    let name = workload.ok_or("which workload? (kerust-bench --list)")?;
+    let spec = all
+        .get(&name)
+        .filter(|_| !name.starts_with('_'))
+        .ok_or_else(|| format!("unknown workload {name:?}"))?;
+    if size != "full" && size != "tiny" {
+        return Err(format!("--size must be full or tiny, got {size:?}").into());
+    }
+    if threads == 0 {
+        return Err("--threads must be at least 1".into());
+    }
+    kerust::set_num_threads(threads);
+
+    let mut out = match spec["kind"].as_str() {
+        Some("train") => train(spec, &size)?,
+        Some("predict") => predict(spec, &size)?,
+        Some("sgemm") => sgemm(spec, &size)?,
+        k => return Err(format!("{name}: unknown kind {k:?}").into()),
+    };
+    let o = out.as_object_mut().expect("an object");
+    o.insert("system".into(), json!("kerust"));
+    o.insert("version".into(), json!(env!("CARGO_PKG_VERSION")));
+    o.insert("workload".into(), json!(name));
+    o.insert("threads".into(), json!(threads));
+    o.insert("threads_seen".into(), json!(kerust::num_threads()));
+    o.insert("size".into(), json!(size));
+    o.insert("peak_rss_bytes".into(), json!(peak_rss_bytes()));
+    Ok(out)
+}
+
+fn num(v: &Value, what: &str) -> AnyResult<usize> {
+    v.as_u64()
+        .map(|n| n as usize)
+        .ok_or_else(|| format!("workloads.json: {what} must be a whole number").into())
+}
+
+fn sized<'a>(v: &'a Value, size: &str) -> &'a Value {
+    v.get(size).unwrap_or(v)
+}
+
+/// (units, activation) of each Dense layer.
+fn layers(spec: &Value) -> AnyResult<Vec<(usize, String)>> {
+    spec["layers"]
+        .as_array()
+        .ok_or("workloads.json: layers")?
+        .iter()
+        .map(|l| {
+            Ok((
+                num(&l[0], "layer units")?,
+                l[1].as_str().ok_or("layer activation")?.to_string(),
+            ))
+        })
+        .collect()
+}
+
+/// Multiply-adds x 2 of one sample's forward pass through the Dense layers.
+fn forward_flops(input: usize, layers: &[(usize, String)]) -> f64 {
+    let mut fan_in = input;
+    let mut f = 0.0;
+    for (units, _) in layers {
+        f += 2.0 * (fan_in * units) as f64;
+        fan_in = *units;
+    }
+    f
+}
+
+/// The model as a user writes it: `Sequential::new(vec![Dense::new(..).activation(..)])`.
+fn model(input: usize, layers: &[(usize, String)]) -> kerust::Result<Sequential> {
+    let mut list: Vec<Box<dyn Layer>> = Vec::new();
+    for (i, (units, act)) in layers.iter().enumerate() {
+        let mut d = Dense::new(*units).activation(act.as_str());
+        if i == 0 {
+            d = d.input_shape(&[input]);
+        }
+        list.push(d.into());
+    }
+    Sequential::new(list)
+}
+
+/// Uniform [0, 1) float32 inputs, `n x input`.
+fn random_x(rng: &mut kerust::Rng, n: usize, input: usize) -> Array2<f32> {
+    Array2::from_shape_fn((n, input), |_| rng.uniform())
+}
+
+fn train(spec: &Value, size: &str) -> AnyResult<Value> {
+    let input = num(&spec["input"], "input")?;
+    let layers = layers(spec)?;
+    let classes = layers.last().ok_or("no layers")?.0;
+    let n = num(sized(&spec["samples"], size), "samples")?;
+    let batch = num(&spec["batch"], "batch")?;
+    let epochs = num(&spec["epochs"], "epochs")?;
+    let lr = spec["lr"].as_f64().ok_or("lr")? as f32;
+
+    let mut rng = kerust::Rng::new(1);
+    let x = random_x(&mut rng, n, input);
+    let y = Array1::from_shape_fn(n, |_| rng.below(classes) as u8);
+
+    kerust::set_random_seed(0);
+    let mut m = model(input, &layers)?;
+    let optimizer = match spec["optimizer"].as_str() {
+        Some("adam") => Adam::new(lr),
+        Some("sgd") => SGD::new(lr),
+        o => return Err(format!("unknown optimizer {o:?}").into()),
+    };
+    m.compile(optimizer, "sparse_categorical_crossentropy", ["accuracy"])?;
+    let options = |epochs| FitOptions {
+        batch_size: batch,
+        epochs,
+        verbose: 0,
+        shuffle: true,
+        ..Default::default()
+    };
+
+    // Warm-up: about ten batches, with the same last partial batch as the timed run.
+    let warm = (10 * batch + n % batch).min(n);
+    m.fit(&x.slice(s![..warm, ..]), &y.slice(s![..warm]), options(1))?;
+
+    let t = Instant::now();
+    let history = m.fit(&x, &y, options(epochs))?;
+    let seconds = t.elapsed().as_secs_f64();
+
+    let loss = history
+        .get("loss")
+        .and_then(|l| l.last().copied())
+        .unwrap_or(f32::NAN);
+    if !loss.is_finite() {
+        return Err(format!("training diverged: loss {loss}").into());
+    }
+    let samples = (n * epochs) as f64;
+    Ok(json!({
+        "seconds": seconds,
+        "samples": n * epochs,
+        "steps": n.div_ceil(batch) * epochs,
+        "gflops": 3.0 * forward_flops(input, &layers) * samples / seconds / 1e9,
+        "final_loss": loss,
+    }))
+}
+
+fn predict(spec: &Value, size: &str) -> AnyResult<Value> {
+    let input = num(&spec["input"], "input")?;
+    let layers = layers(spec)?;
+    let batch = num(&spec["batch"], "batch")?;
+    let min_seconds = sized(&spec["min_seconds"], size)
+        .as_f64()
+        .ok_or("min_seconds")?;
+
+    let mut rng = kerust::Rng::new(1);
+    let x = random_x(&mut rng, batch, input);
+    kerust::set_random_seed(0);
+    let mut m = model(input, &layers)?;
+    for _ in 0..3 {
+        m.predict(&x, batch)?;
+    }
+    let (calls, seconds) = repeat(min_seconds, || {
+        let p = m.predict(&x, batch).expect("predict");
+        assert_eq!(p.shape(), [batch, layers.last().expect("layers").0]);
+    });
+    Ok(json!({
+        "seconds": seconds,
+        "calls": calls,
+        "samples": batch,
+        "gflops": forward_flops(input, &layers) * batch as f64 / seconds / 1e9,
+    }))
+}
+
+fn sgemm(spec: &Value, size: &str) -> AnyResult<Value> {
+    let n = num(sized(&spec["n"], size), "n")?;
+    let min_seconds = sized(&spec["min_seconds"], size)
+        .as_f64()
+        .ok_or("min_seconds")?;
+    let mut rng = kerust::Rng::new(1);
+    let a: Vec<f32> = (0..n * n).map(|_| rng.uniform()).collect();
+    let b: Vec<f32> = (0..n * n).map(|_| rng.uniform()).collect();
+    let mut c = vec![0.0f32; n * n];
+    let (calls, seconds) = kerust::kernels::with_training_env(|| {
+        kerust::kernels::matmul(&mut c, &a, &b, n, n, n, false);
+        repeat(min_seconds, || {
+            kerust::kernels::matmul(&mut c, &a, &b, n, n, n, false)
+        })
+    });
+    Ok(json!({
+        "seconds": seconds,
+        "calls": calls,
+        "n": n,
+        "gflops": 2.0 * (n as f64).powi(3) / seconds / 1e9,
+    }))
+}
+
+/// Calls `f` until `min_seconds` have passed (at least 3 calls); returns the number of calls
+/// and the mean seconds per call.
+fn repeat(min_seconds: f64, mut f: impl FnMut()) -> (usize, f64) {
+    let t = Instant::now();
+    let mut calls = 0;
+    loop {
+        f();
+        calls += 1;
+        let e = t.elapsed().as_secs_f64();
+        if calls >= 3 && e >= min_seconds {
+            return (calls, e / calls as f64);
+        }
+    }
+}
+
+/// The process's peak resident set size (VmHWM), in bytes; 0 where /proc is missing.
+fn peak_rss_bytes() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|kb| kb.parse::<u64>().ok())
+        })
+        .map_or(0, |kb| kb * 1024)
+}
