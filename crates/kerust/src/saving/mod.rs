@@ -103,7 +103,53 @@ fn load_keras(bytes: &[u8], source: &str) -> Result<Sequential> {
         model.compile(c.optimizer, c.loss, c.metrics)?;
     }
     h5::load_weights_h5(&mut model, weights, source)?;
+    if ar.has(STATE_MEMBER) {
+        let state = ar.read_json(STATE_MEMBER)?;
+        model.rng = parse_rng_state(&state, source)?;
+    }
     Ok(model)
+}
+
+/// kerust's own member of a `.keras` archive: the model's random generator, so that `fit`
+/// after `load_model` shuffles and drops out as the saved model would have. Keras's loader
+/// ignores members it does not know.
+const STATE_MEMBER: &str = "kerust_state.json";
+
+fn parse_rng_state(v: &serde_json::Value, source: &str) -> Result<crate::rng::Rng> {
+    let bad = || Error::Format {
+        format: ".keras",
+        path: source.to_string(),
+        reason: format!(
+            "member '{STATE_MEMBER}': 'rng' must be 4 hexadecimal strings, not all zero"
+        ),
+    };
+    let words = v
+        .get("rng")
+        .and_then(|r| r.as_array())
+        .filter(|a| a.len() == 4)
+        .ok_or_else(bad)?;
+    let mut s = [0u64; 4];
+    for (d, w) in s.iter_mut().zip(words) {
+        *d = w
+            .as_str()
+            .and_then(|w| u64::from_str_radix(w, 16).ok())
+            .ok_or_else(bad)?;
+    }
+    crate::rng::Rng::from_state(s).ok_or_else(bad)
+}
+
+/// The `.weights.h5` bytes of `model` (weights and optimizer state).
+pub(crate) fn weights_bytes(model: &Sequential) -> Result<Vec<u8>> {
+    h5::weights_h5(model)
+}
+
+/// Loads `.weights.h5` bytes into the built `model`; `source` names them in errors.
+pub(crate) fn load_weights_bytes(
+    model: &mut Sequential,
+    bytes: Vec<u8>,
+    source: &str,
+) -> Result<()> {
+    h5::load_weights_h5(model, bytes, source)
 }
 
 /// A model from Keras's JSON (`model.to_json()`), with fresh weights, compiled when the
@@ -136,10 +182,15 @@ fn keras_bytes(model: &Sequential) -> Result<Vec<u8>> {
     })
     .to_string();
     let weights = h5::weights_h5(model)?;
+    let state = serde_json::json!({
+        "rng": model.rng.state().iter().map(|w| format!("{w:016x}")).collect::<Vec<_>>(),
+    })
+    .to_string();
     archive::write(&[
         ("metadata.json", metadata.as_bytes()),
         ("config.json", config.as_bytes()),
         ("model.weights.h5", &weights),
+        (STATE_MEMBER, state.as_bytes()),
     ])
 }
 
