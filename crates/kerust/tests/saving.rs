@@ -1058,3 +1058,89 @@ fn save_load_and_fit_again_continues_bit_identically_with_shuffle() {
     assert_eq!(back.get_weights(), straight.get_weights());
     std::fs::remove_dir_all(&dir).ok();
 }
+
+#[test]
+fn hdf5_datasets_declaring_absurd_shapes_are_refused_before_allocating() {
+    // A weights file whose kernel's dataspace says (2^40, 4) (or more) where the model and
+    // the file's bytes hold (1000, 4): an error naming the variable, no 16 TiB allocation.
+    let mut m = Sequential::new(vec![Dense::new(4).input_dim(1000).into()]).unwrap();
+    m.compile("adam", "mse", ()).unwrap();
+    let dir = tmp_dir("absurd-h5");
+    let path = dir.join("w.weights.h5");
+    m.save_weights(&path).unwrap();
+    let bytes = std::fs::read(&path).unwrap();
+    let dims: Vec<u8> = [1000u64.to_le_bytes(), 4u64.to_le_bytes()].concat();
+    let spots: Vec<usize> = (0..bytes.len() - 16)
+        .filter(|&i| bytes[i..i + 16] == dims[..])
+        .collect();
+    assert!(!spots.is_empty(), "no dataspace (1000, 4) in the file");
+    for absurd in [1u64 << 40, u64::MAX, 1001] {
+        let mut b = bytes.clone();
+        for &i in &spots {
+            b[i..i + 8].copy_from_slice(&absurd.to_le_bytes());
+        }
+        std::fs::write(&path, &b).unwrap();
+        let mut fresh = Sequential::new(vec![Dense::new(4).input_dim(1000).into()]).unwrap();
+        fresh.compile("adam", "mse", ()).unwrap();
+        let before = fresh.get_weights();
+        let e = fresh.load_weights(&path).unwrap_err();
+        assert!(e.to_string().contains("w.weights.h5"), "{e}");
+        assert_eq!(
+            fresh.get_weights(),
+            before,
+            "a refused file changes nothing"
+        );
+        // The same inside a .keras archive.
+        let mut keras = Vec::new();
+        {
+            let mut w = zip::ZipWriter::new(std::io::Cursor::new(&mut keras));
+            let o = zip::write::SimpleFileOptions::default()
+                .compression_method(zip::CompressionMethod::Stored);
+            let cfg = m.to_json().unwrap();
+            for (name, data) in [
+                ("metadata.json", &b"{}"[..]),
+                ("config.json", cfg.as_bytes()),
+                ("model.weights.h5", &b[..]),
+            ] {
+                w.start_file(name, o).unwrap();
+                w.write_all(data).unwrap();
+            }
+            w.finish().unwrap();
+        }
+        assert!(load_model_from_bytes(&keras, "absurd.keras").is_err());
+    }
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn zip_members_whose_size_lies_are_refused() {
+    // config.json deflated; the central directory then claims 10 bytes fewer or more than the
+    // member inflates to: an error naming the member, never more read than declared.
+    let bytes = std::fs::read(fixtures().join("seed003.keras")).unwrap();
+    let mut w = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    for name in ["metadata.json", "config.json", "model.weights.h5"] {
+        let method = if name == "config.json" {
+            zip::CompressionMethod::Deflated
+        } else {
+            zip::CompressionMethod::Stored
+        };
+        let o = zip::write::SimpleFileOptions::default().compression_method(method);
+        w.start_file(name, o).unwrap();
+        w.write_all(&zip_member(&bytes, name)).unwrap();
+    }
+    let good = w.finish().unwrap().into_inner();
+    assert!(load_model_from_bytes(&good, "good.keras").is_ok());
+    let name = b"config.json";
+    let pos = (0..good.len() - 46)
+        .find(|&i| good[i..i + 4] == *b"PK\x01\x02" && good[i + 46..].starts_with(name))
+        .unwrap();
+    let size = u32::from_le_bytes(good[pos + 24..pos + 28].try_into().unwrap());
+    for lie in [size - 10, size + 10] {
+        let mut b = good.clone();
+        b[pos + 24..pos + 28].copy_from_slice(&lie.to_le_bytes());
+        let e = load_model_from_bytes(&b, "liar.keras")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("liar.keras") && e.contains("config.json"), "{e}");
+    }
+}

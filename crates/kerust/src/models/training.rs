@@ -129,7 +129,11 @@ pub struct FitOptions<'a> {
     pub validation_split: f32,
     /// Explicit validation inputs and targets (overrides `validation_split`).
     pub validation_data: Option<(ArrayD<f32>, ArrayD<f32>)>,
-    /// Epoch to start from (for resuming).
+    /// Epoch to start from (for resuming; a callback's
+    /// [`Sequential::set_initial_epoch`] overrides it). Each epoch's shuffling and Dropout
+    /// masks derive from the model's generator as the epoch starts, so a model saved after
+    /// epoch `k` and loaded again continues with `initial_epoch: k` exactly as the
+    /// uninterrupted run.
     pub initial_epoch: usize,
     /// Weight of each class id in the loss.
     pub class_weight: Option<std::collections::HashMap<usize, f32>>,

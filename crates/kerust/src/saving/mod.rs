@@ -14,6 +14,19 @@
 //!   `model.to_json()` / `keras.models.model_from_json`.
 //! - [`Sequential::save_weights`] / [`Sequential::load_weights`]: `.weights.h5` files.
 //!
+//! ## Resuming training
+//!
+//! A `.keras` file written by kerust also holds the model's random generator (an extra
+//! `kerust_state.json` member, which Keras ignores), so `save`, `load_model` and
+//! `fit(.., FitOptions { initial_epoch, .. })` continue exactly as the uninterrupted `fit`
+//! would have, shuffling and Dropout masks included. Restored: the architecture, the
+//! weights, the compile config, the optimizer's state (step count and slots) and the
+//! generator. Not restored: the epoch to resume at (pass `initial_epoch`, or use
+//! [`BackupAndRestore`](crate::callbacks::BackupAndRestore), which records it), callbacks'
+//! own state (EarlyStopping's patience counter...), and the stream of a Dropout layer given
+//! an explicit `seed`. Keras-written files have no kerust generator: a model loaded from one
+//! keeps a fresh generator.
+//!
 //! HDF5 goes through the pure-Rust `hdf5-pure` crate and the zip through `zip`: no system
 //! library is needed. Every save is atomic (a temporary file beside the target, fsync,
 //! rename). Reading refuses, with an error naming the file, anything kerust cannot
