@@ -252,12 +252,11 @@ impl ModelCheckpoint {
         })
     }
 
-    fn should_save(&mut self, epoch: usize, logs: &Logs, filepath: &str) -> bool {
+    /// Whether to save now, and the line Keras prints about it (with `verbose`).
+    fn should_save(&mut self, epoch: usize, logs: &Logs, filepath: &str) -> (bool, String) {
+        let e = epoch + 1;
         if !self.save_best_only {
-            if self.verbose > 0 {
-                println!("\nEpoch {}: saving model to {filepath}", epoch + 1);
-            }
-            return true;
+            return (true, format!("\nEpoch {e}: saving model to {filepath}"));
         }
         let Some(current) = logs.get(&self.monitor) else {
             // Keras 3 warns and saves anyway.
@@ -265,7 +264,7 @@ impl ModelCheckpoint {
                 "UserWarning: Can save best model only with {} available.",
                 self.monitor
             );
-            return true;
+            return (true, String::new());
         };
         let current = current as f64;
         let best_str = self.best.map_or("None".to_string(), f5);
@@ -274,26 +273,19 @@ impl ModelCheckpoint {
             (Some(b), Some(true)) => current > b,
             (Some(b), _) => current < b,
         };
+        let monitor = &self.monitor;
         if improved {
-            if self.verbose > 0 {
-                println!(
-                    "\nEpoch {}: {} improved from {best_str} to {}, saving model to {filepath}",
-                    epoch + 1,
-                    self.monitor,
-                    f5(current)
-                );
-            }
             self.best = Some(current);
-            true
+            let now = f5(current);
+            (
+                true,
+                format!("\nEpoch {e}: {monitor} improved from {best_str} to {now}, saving model to {filepath}"),
+            )
         } else {
-            if self.verbose > 0 {
-                println!(
-                    "\nEpoch {}: {} did not improve from {best_str}",
-                    epoch + 1,
-                    self.monitor
-                );
-            }
-            false
+            (
+                false,
+                format!("\nEpoch {e}: {monitor} did not improve from {best_str}"),
+            )
         }
     }
 
@@ -305,7 +297,11 @@ impl ModelCheckpoint {
         model: &Sequential,
     ) -> Result<()> {
         let filepath = self.file_path(epoch, batch, logs)?;
-        if !self.should_save(epoch, logs, &filepath) {
+        let (save, message) = self.should_save(epoch, logs, &filepath);
+        if self.verbose > 0 && !message.is_empty() {
+            println!("{message}");
+        }
+        if !save {
             return Ok(());
         }
         let path = PathBuf::from(&filepath);
@@ -660,5 +656,44 @@ impl Callback for BackupAndRestore {
             }
             std::fs::remove_dir(&self.backup_dir).ok();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keras_messages() {
+        let mut c = ModelCheckpoint::new("m.keras").save_best_only(true);
+        c.max = Some(false);
+        c.best = Some(f64::INFINITY);
+        let mut logs = Logs::new();
+        logs.set("val_loss", 0.123456);
+        let (save, msg) = c.should_save(0, &logs, "m.keras");
+        assert!(save);
+        assert_eq!(
+            msg,
+            "\nEpoch 1: val_loss improved from inf to 0.12346, saving model to m.keras"
+        );
+        logs.set("val_loss", 0.5);
+        let (save, msg) = c.should_save(1, &logs, "m.keras");
+        assert!(!save);
+        assert_eq!(msg, "\nEpoch 2: val_loss did not improve from 0.12346");
+        let mut every = ModelCheckpoint::new("m.keras");
+        let (save, msg) = every.should_save(2, &logs, "m.keras");
+        assert!(save);
+        assert_eq!(msg, "\nEpoch 3: saving model to m.keras");
+    }
+
+    #[test]
+    fn keras_batch_counting() {
+        let mut c = BatchCounter::default();
+        // 4 batches per epoch, every 3: after batches 2 (epoch 0), 1 and 4... as Keras.
+        let saves: Vec<(usize, usize)> = (0..3)
+            .flat_map(|e| (0..4).map(move |b| (e, b)))
+            .filter(|&(_, b)| c.tick(b, 3))
+            .collect();
+        assert_eq!(saves, [(0, 2), (1, 1), (2, 0), (2, 3)]);
     }
 }
