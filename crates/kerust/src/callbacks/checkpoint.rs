@@ -8,6 +8,14 @@ use crate::{Error, Result};
 use std::path::{Path, PathBuf};
 
 /// How often a checkpoint callback saves: Keras's `save_freq`.
+///
+/// ```
+/// use kerust::callbacks::{ModelCheckpoint, SaveFreq};
+/// let every_epoch = ModelCheckpoint::new("m.keras").save_freq(SaveFreq::Epoch);
+/// let every_100_batches = ModelCheckpoint::new("m-{epoch}-{batch}.keras").save_freq(100);
+/// assert!(every_100_batches.validate().is_ok());
+/// assert!(ModelCheckpoint::new("m.keras").save_freq(0).validate().is_err());
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum SaveFreq {
     /// At the end of every epoch (`"epoch"`, the default).
