@@ -93,7 +93,49 @@ pub(crate) fn write_atomic(
         write(&mut w).map_err(io)?;
         w.flush().map_err(io)?;
     }
-    tmp.commit(dest).map_err(io)
+    tmp.commit(dest).map_err(io)?;
+    remove_stale_temps(dest);
+    Ok(())
+}
+
+/// Removes the temporary files of `dest` left by processes that died mid-write (`kill -9`,
+/// power loss): `.<name>.<pid>.<n>.tmp` whose process no longer runs. Best effort, and only
+/// where a process can be looked up (Linux's `/proc`); a live writer's file is never touched.
+fn remove_stale_temps(dest: &Path) {
+    let proc_fs = Path::new("/proc/self");
+    if !proc_fs.exists() {
+        return;
+    }
+    let Some(name) = dest.file_name().map(|n| n.to_string_lossy().into_owned()) else {
+        return;
+    };
+    let dir = match dest.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    let prefix = format!(".{name}.");
+    for e in entries.flatten() {
+        let file = e.file_name();
+        let file = file.to_string_lossy();
+        let Some(rest) = file
+            .strip_prefix(&prefix)
+            .and_then(|r| r.strip_suffix(".tmp"))
+        else {
+            continue;
+        };
+        let Some((pid, n)) = rest.split_once('.') else {
+            continue;
+        };
+        let (Ok(pid), true) = (pid.parse::<u32>(), n.bytes().all(|b| b.is_ascii_digit())) else {
+            continue;
+        };
+        if pid != std::process::id() && !Path::new("/proc").join(pid.to_string()).exists() {
+            let _ = std::fs::remove_file(e.path());
+        }
+    }
 }
 
 #[cfg(test)]
@@ -118,6 +160,25 @@ mod tests {
             .map(|e| e.unwrap().file_name())
             .collect();
         assert_eq!(names, vec![std::ffi::OsString::from("out.bin")]);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn temporary_files_of_dead_writers_are_removed_by_the_next_write() {
+        let dir = std::env::temp_dir().join(format!("kerust-atomic-stale-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let dest = dir.join("m.keras");
+        // A pid above Linux's maximum (4194304) never runs; our own pid always does.
+        let dead = dir.join(".m.keras.4294967295.0.tmp");
+        let ours = dir.join(format!(".m.keras.{}.999999.tmp", std::process::id()));
+        let other = dir.join(".other.keras.4294967295.0.tmp");
+        for p in [&dead, &ours, &other] {
+            std::fs::write(p, b"half").unwrap();
+        }
+        write_atomic(&dest, |w| w.write_all(b"whole")).unwrap();
+        assert_eq!(std::fs::read(&dest).unwrap(), b"whole");
+        assert_eq!(!dead.exists(), Path::new("/proc/self").exists());
+        assert!(ours.exists() && other.exists());
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

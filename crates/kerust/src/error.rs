@@ -37,6 +37,15 @@ pub enum Error {
         /// What was wrong and what is allowed.
         reason: String,
     },
+    /// A callback ended `fit` with this error
+    /// ([`Sequential::abort_training`](crate::models::Sequential::abort_training)).
+    #[error("callback {callback} stopped training: {reason}")]
+    Callback {
+        /// The callback.
+        callback: String,
+        /// Why.
+        reason: String,
+    },
     /// Data that cannot be trained on: NaN/inf values, labels out of range, empty arrays.
     #[error("invalid data in {what}: {reason}")]
     InvalidData {
@@ -93,6 +102,19 @@ impl Error {
             context: context.into(),
             expected: expected.into(),
             got: got.into(),
+        }
+    }
+
+    /// An [`Error::Callback`]: `callback` (its name) stopped training because of `reason`.
+    ///
+    /// ```
+    /// let e = kerust::Error::callback("Interrupt", "simulated crash");
+    /// assert_eq!(e.to_string(), "callback Interrupt stopped training: simulated crash");
+    /// ```
+    pub fn callback(callback: impl Into<String>, reason: impl Into<String>) -> Self {
+        Error::Callback {
+            callback: callback.into(),
+            reason: reason.into(),
         }
     }
 

@@ -94,6 +94,17 @@ impl Rng {
         }
     }
 
+    /// The generator's state, to store it (`BackupAndRestore`, `.keras` files).
+    pub(crate) fn state(&self) -> [u64; 4] {
+        self.s
+    }
+
+    /// A generator from a stored [`state`](Self::state); `None` for the all-zero state,
+    /// which xoshiro never reaches.
+    pub(crate) fn from_state(s: [u64; 4]) -> Option<Rng> {
+        (s != [0; 4]).then_some(Rng { s })
+    }
+
     /// Shuffles `v` in place (Fisher-Yates).
     pub fn shuffle<T>(&mut self, v: &mut [T]) {
         for i in (1..v.len()).rev() {

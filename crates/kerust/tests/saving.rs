@@ -344,12 +344,15 @@ fn kerust_writes_the_layout_keras_writes() {
         .map(|s| s.unwrap().to_string())
         .collect();
     members.sort();
-    let want: Vec<String> = layout["zip_members"]
+    let mut want: Vec<String> = layout["zip_members"]
         .as_array()
         .unwrap()
         .iter()
         .map(|s| s.as_str().unwrap().to_string())
         .collect();
+    // Keras's members, plus kerust's own (the random generator), which Keras ignores.
+    want.push("kerust_state.json".into());
+    want.sort();
     assert_eq!(members, want);
     let ours = h5_layout(zip_member(&bytes, "model.weights.h5"));
     let keras = keras_layout_of(&layout["weights_h5"]);
@@ -581,7 +584,8 @@ fn save_refuses_other_extensions_and_leaves_no_temporary_file() {
     std::fs::remove_dir_all(&dir).ok();
 }
 
-/// A big model saved in a loop until killed (run by `kill_during_save_leaves_the_old_file`).
+/// A big model saved in a loop until killed (run by `kill_during_save_leaves_the_old_file`):
+/// save number k holds k in every weight; "saved k" is printed once save k is complete.
 #[test]
 #[ignore = "helper process for kill_during_save_leaves_the_old_file"]
 fn save_loop_child() {
@@ -600,11 +604,20 @@ fn save_loop_child() {
         let w: Vec<ArrayD<f32>> = m.get_weights().iter().map(|a| a.mapv(|_| k)).collect();
         m.set_weights(&w).unwrap();
         m.save(&path).unwrap();
+        println!("saved {k}");
     }
+}
+
+fn tmp_files(dir: &Path) -> Vec<String> {
+    file_names(dir)
+        .into_iter()
+        .filter(|n| n.ends_with(".tmp"))
+        .collect()
 }
 
 #[test]
 fn kill_during_save_leaves_the_old_file() {
+    use std::io::BufRead;
     let dir = tmp_dir("kill");
     let path = dir.join("victim.keras");
     for delay_ms in [150u64, 400, 900] {
@@ -616,32 +629,46 @@ fn kill_during_save_leaves_the_old_file() {
                 "save_loop_child",
                 "--test-threads",
                 "1",
+                "--nocapture",
             ])
             .env("KERUST_SAVE_LOOP", &path)
-            .stdout(std::process::Stdio::null())
+            .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::null())
             .spawn()
             .unwrap();
+        // The last save the child reported complete, read as it goes.
+        let out = child.stdout.take().unwrap();
+        let last = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let reader = {
+            let last = last.clone();
+            std::thread::spawn(move || {
+                for line in std::io::BufReader::new(out).lines() {
+                    let Ok(line) = line else { break };
+                    if let Some(k) = line.strip_prefix("saved ") {
+                        last.store(
+                            k.trim().parse().unwrap(),
+                            std::sync::atomic::Ordering::SeqCst,
+                        );
+                    }
+                }
+            })
+        };
         // Wait for a first complete file, then kill mid-loop (most of the time is spent
         // writing, so the kill lands inside a save).
         let t = std::time::Instant::now();
-        while !path.exists() && t.elapsed().as_secs() < 60 {
+        while last.load(std::sync::atomic::Ordering::SeqCst) == 0 && t.elapsed().as_secs() < 60 {
             std::thread::sleep(std::time::Duration::from_millis(10));
         }
         std::thread::sleep(std::time::Duration::from_millis(delay_ms));
         child.kill().unwrap(); // SIGKILL on Unix
         child.wait().unwrap();
-        let interrupted = std::fs::read_dir(&dir)
-            .unwrap()
-            .filter(|e| {
-                e.as_ref()
-                    .unwrap()
-                    .file_name()
-                    .to_string_lossy()
-                    .ends_with(".tmp")
-            })
-            .count();
-        eprintln!("killed after {delay_ms} ms; interrupted saves left behind: {interrupted}");
+        reader.join().unwrap();
+        let reported = last.load(std::sync::atomic::Ordering::SeqCst) as f32;
+        assert!(reported >= 1.0, "the child never completed a save");
+        let interrupted = tmp_files(&dir);
+        eprintln!("killed after {delay_ms} ms; interrupted saves left behind: {interrupted:?}");
+        // The interrupted save's temporary file is hidden and does not stand in for the file.
+        assert!(interrupted.iter().all(|n| n.starts_with(".victim.keras.")));
         let m = load_model(&path).expect("the file survives a kill -9 during save");
         let w = m.get_weights();
         let k = w[0].iter().next().copied().unwrap();
@@ -649,6 +676,16 @@ fn kill_during_save_leaves_the_old_file() {
             w.iter().all(|a| a.iter().all(|&v| v == k)),
             "a file mixing two saves"
         );
+        // The file is the last complete save: the one reported, or the next one when the
+        // kill landed between its rename and its report.
+        assert!(
+            k == reported || k == reported + 1.0,
+            "file holds save {k}, last reported {reported}"
+        );
+        // The next save (this process) replaces it and sweeps the dead writer's leftovers.
+        m.save(&path).unwrap();
+        assert_eq!(tmp_files(&dir), Vec::<String>::new());
+        assert_eq!(load_model(&path).unwrap().get_weights(), w);
     }
     std::fs::remove_dir_all(&dir).ok();
 }
@@ -742,4 +779,368 @@ fn keras_check_report_says_keras_loads_kerust_files() {
         last.contains(" passed, 0 failed"),
         "tools/check_kerust_files.py reported failures: {last}"
     );
+}
+
+// ---------------------------------------------------------------------------------------
+// ModelCheckpoint and BackupAndRestore
+
+use kerust::callbacks::{BackupAndRestore, Callback, Mode, ModelCheckpoint, SaveFreq};
+
+fn file_names(dir: &Path) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(dir)
+        .map(|d| {
+            d.map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    v.sort();
+    v
+}
+
+/// A fresh compiled model with Dropout, and data, both from `seed`.
+fn dropout_model(seed: u64) -> (Sequential, Array2<f32>, Array1<f32>) {
+    let mut m = Sequential::empty();
+    m.set_seed(seed);
+    m.add(Dense::new(16).activation("relu").input_dim(5))
+        .unwrap();
+    m.add(Dropout::new(0.3)).unwrap();
+    m.add(Dense::new(3).activation("softmax")).unwrap();
+    m.compile("adam", "sparse_categorical_crossentropy", ["accuracy"])
+        .unwrap();
+    let mut rng = kerust::Rng::new(seed + 1);
+    let x = Array2::from_shape_fn((40, 5), |_| rng.uniform_range(-1.0, 1.0));
+    let y = Array1::from_shape_fn(40, |i| ((i * 7) % 3) as f32);
+    (m, x, y)
+}
+
+fn opts<'a>(epochs: usize, callbacks: Vec<&'a mut dyn Callback>) -> FitOptions<'a> {
+    FitOptions {
+        epochs,
+        batch_size: 8,
+        verbose: 0,
+        shuffle: true,
+        validation_split: 0.2,
+        callbacks,
+        ..Default::default()
+    }
+}
+
+#[test]
+fn model_checkpoint_names_files_from_the_logs_and_keeps_the_best() {
+    let dir = tmp_dir("ckpt-best");
+    let (mut m, x, y) = dropout_model(11);
+    let template = dir.join("m-{epoch:02d}-{val_loss:.4f}.keras");
+    let mut ckpt = ModelCheckpoint::new(template.to_str().unwrap()).save_best_only(true);
+    let h = m.fit(&x, &y, opts(6, vec![&mut ckpt])).unwrap();
+    // The files are exactly the epochs whose val_loss beat every earlier one.
+    let vl = h.get("val_loss").unwrap();
+    let mut want = Vec::new();
+    let mut best = f32::INFINITY;
+    for (e, &v) in vl.iter().enumerate() {
+        if v < best {
+            best = v;
+            want.push(format!("m-{:02}-{:.4}.keras", e + 1, v as f64));
+        }
+    }
+    assert_eq!(file_names(&dir), want);
+    assert_eq!(ckpt.best(), Some(best as f64));
+    // The last file is the model as it was at that epoch's end.
+    let last = ckpt.saved().last().unwrap().clone();
+    let mut back = load_model(&last).unwrap();
+    if vl.last() == Some(&best) {
+        assert_eq!(back.get_weights(), m.get_weights());
+    }
+    assert!(back.predict(&x, 8).is_ok());
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn model_checkpoint_modes_threshold_weights_only_and_batches() {
+    let dir = tmp_dir("ckpt-modes");
+    let (mut m, x, y) = dropout_model(12);
+    // Auto on an accuracy is "max"; a threshold no accuracy reaches saves nothing.
+    let mut never = ModelCheckpoint::new(dir.join("never.keras").to_str().unwrap())
+        .monitor("val_accuracy")
+        .save_best_only(true)
+        .initial_value_threshold(1.5);
+    // Min on the loss, weights only, one file overwritten.
+    let mut weights = ModelCheckpoint::new(dir.join("w.weights.h5").to_str().unwrap())
+        .monitor("loss")
+        .mode(Mode::Min)
+        .save_weights_only(true);
+    // Every 3 batches with the 1-based batch in the name (4 batches per epoch).
+    let mut batches = ModelCheckpoint::new(dir.join("b-{epoch}-{batch}.keras").to_str().unwrap())
+        .save_freq(SaveFreq::Batches(3));
+    m.fit(
+        &x,
+        &y,
+        opts(3, vec![&mut never, &mut weights, &mut batches]),
+    )
+    .unwrap();
+    assert!(never.saved().is_empty());
+    assert_eq!(weights.saved().len(), 3);
+    // Keras counts batches across epochs: 12 batches, a save after every third.
+    assert_eq!(
+        file_names(&dir),
+        [
+            "b-1-3.keras",
+            "b-2-2.keras",
+            "b-3-1.keras",
+            "b-3-4.keras",
+            "w.weights.h5"
+        ]
+    );
+    let (mut fresh, _, _) = dropout_model(99);
+    fresh.load_weights(dir.join("w.weights.h5")).unwrap();
+    assert_eq!(fresh.get_weights(), m.get_weights());
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn model_checkpoint_errors_are_keras_errors_and_stop_fit() {
+    let dir = tmp_dir("ckpt-err");
+    let (mut m, x, y) = dropout_model(13);
+    let run = |m: &mut Sequential, c: &mut ModelCheckpoint| {
+        m.fit(&x, &y, opts(2, vec![c])).unwrap_err().to_string()
+    };
+    let mut c = ModelCheckpoint::new(dir.join("{epoch}-{val_los:.2f}.keras").to_str().unwrap());
+    let e = run(&mut m, &mut c);
+    assert!(
+        e.contains("Failed to format this callback filepath") && e.contains("'val_los'"),
+        "{e}"
+    );
+    let mut c = ModelCheckpoint::new(dir.join("m.weights.h5").to_str().unwrap());
+    let e = run(&mut m, &mut c);
+    assert!(
+        e.contains("must end in `.keras`") || e.contains("legacy HDF5"),
+        "{e}"
+    );
+    let mut c = ModelCheckpoint::new(dir.join("m.keras").to_str().unwrap()).save_weights_only(true);
+    let e = run(&mut m, &mut c);
+    assert!(e.contains("must end in `.weights.h5`"), "{e}");
+    let mut c = ModelCheckpoint::new(dir.join("m.txt").to_str().unwrap());
+    assert!(run(&mut m, &mut c).contains("Received: filepath="));
+    let mut c = ModelCheckpoint::new(dir.join("m-{epoch:d}.keras").to_str().unwrap())
+        .monitor("val_what")
+        .save_best_only(true);
+    let e = run(&mut m, &mut c);
+    assert!(e.contains("isn't able to automatically determine"), "{e}");
+    let mut c = ModelCheckpoint::new(dir.join("m-{loss:d}.keras").to_str().unwrap());
+    assert!(run(&mut m, &mut c).contains("Unknown format code 'd'"));
+    // A monitored value missing from the logs: Keras 3 warns and saves anyway.
+    let mut c = ModelCheckpoint::new(dir.join("nomon.keras").to_str().unwrap())
+        .monitor("val_what")
+        .mode(Mode::Min)
+        .save_best_only(true);
+    m.fit(&x, &y, opts(1, vec![&mut c])).unwrap();
+    assert_eq!(c.saved().len(), 1);
+    // No epoch ran for the failing configurations: only the last file exists.
+    assert_eq!(file_names(&dir), ["nomon.keras"]);
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+/// Fails `fit` at the start of epoch `at`, as a crash would.
+struct Interrupt {
+    at: usize,
+}
+
+impl Callback for Interrupt {
+    fn on_epoch_begin(&mut self, epoch: usize, model: &mut Sequential) {
+        if epoch == self.at {
+            model.abort_training(Error::callback("Interrupt", "simulated interruption"));
+        }
+    }
+}
+
+#[test]
+fn backup_and_restore_resumes_bit_identically_with_shuffle_and_dropout() {
+    const EPOCHS: usize = 6;
+    let (mut straight, x, y) = dropout_model(21);
+    let h_straight = straight.fit(&x, &y, opts(EPOCHS, vec![])).unwrap();
+    for at in [1, 3, 5] {
+        let dir = tmp_dir(&format!("backup-{at}"));
+        let backup_dir = dir.join("backup");
+        let (mut m, _, _) = dropout_model(21);
+        let mut backup = BackupAndRestore::new(&backup_dir);
+        let mut stop = Interrupt { at };
+        let e = m
+            .fit(&x, &y, opts(EPOCHS, vec![&mut backup, &mut stop]))
+            .unwrap_err();
+        assert!(e.to_string().contains("simulated interruption"));
+        assert_eq!(
+            file_names(&backup_dir),
+            ["latest.weights.h5", "training_metadata.json"]
+        );
+        // A new process: a new model whose generator is elsewhere, restored from the backup.
+        let (mut resumed, _, _) = dropout_model(777);
+        let mut backup = BackupAndRestore::new(&backup_dir);
+        let h = resumed
+            .fit(&x, &y, opts(EPOCHS, vec![&mut backup]))
+            .unwrap();
+        assert_eq!(backup.restored_epoch, Some(at));
+        assert_eq!(h.epoch, (at..EPOCHS).collect::<Vec<_>>());
+        assert_eq!(
+            resumed.get_weights(),
+            straight.get_weights(),
+            "interrupted at {at}"
+        );
+        assert_eq!(
+            h.get("loss").unwrap(),
+            &h_straight.get("loss").unwrap()[at..]
+        );
+        assert!(!backup_dir.exists(), "deleted when fit completes");
+        std::fs::remove_dir_all(&dir).ok();
+    }
+}
+
+#[test]
+fn backup_files_are_keras_files_and_a_torn_backup_falls_back_or_errors() {
+    let dir = tmp_dir("backup-files");
+    let backup_dir = dir.join("b");
+    let (mut m, x, y) = dropout_model(31);
+    let mut backup = BackupAndRestore::new(&backup_dir)
+        .double_checkpoint(true)
+        .delete_checkpoint(false);
+    m.fit(&x, &y, opts(3, vec![&mut backup])).unwrap();
+    assert_eq!(
+        file_names(&backup_dir),
+        [
+            "latest.weights.h5",
+            "latest.weights.h5.bkp",
+            "training_metadata.json",
+            "training_metadata.json.bkp"
+        ]
+    );
+    let meta: Value =
+        serde_json::from_slice(&std::fs::read(backup_dir.join("training_metadata.json")).unwrap())
+            .unwrap();
+    assert_eq!(meta["epoch"], 3);
+    // The weights file is a Keras weights file: a fresh model loads it.
+    let (mut fresh, _, _) = dropout_model(5);
+    fresh
+        .load_weights(backup_dir.join("latest.weights.h5"))
+        .unwrap();
+    assert_eq!(fresh.get_weights(), m.get_weights());
+    // A crash between the two files (weights of a later epoch): the checksum tells, and the
+    // previous backup (epoch 2) is restored.
+    let w = std::fs::read(backup_dir.join("latest.weights.h5")).unwrap();
+    let mut torn = w.clone();
+    let n = torn.len();
+    torn[n - 9] ^= 0x55;
+    std::fs::write(backup_dir.join("latest.weights.h5"), &torn).unwrap();
+    let (mut r, _, _) = dropout_model(5);
+    let mut backup = BackupAndRestore::new(&backup_dir).delete_checkpoint(false);
+    let h = r.fit(&x, &y, opts(3, vec![&mut backup])).unwrap();
+    assert_eq!(backup.restored_epoch, Some(2));
+    assert_eq!(h.epoch, vec![2]);
+    // Without a previous backup the error names the file.
+    std::fs::write(backup_dir.join("latest.weights.h5"), &torn).unwrap();
+    std::fs::remove_file(backup_dir.join("latest.weights.h5.bkp")).unwrap();
+    let (mut r, _, _) = dropout_model(5);
+    let mut backup = BackupAndRestore::new(&backup_dir);
+    let e = r.fit(&x, &y, opts(3, vec![&mut backup])).unwrap_err();
+    assert!(e.to_string().contains("checksum"), "{e}");
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn save_load_and_fit_again_continues_bit_identically_with_shuffle() {
+    let (mut straight, x, y) = dropout_model(41);
+    straight.fit(&x, &y, opts(5, vec![])).unwrap();
+    let dir = tmp_dir("resume-save");
+    let (mut m, _, _) = dropout_model(41);
+    m.fit(&x, &y, opts(2, vec![])).unwrap();
+    m.save(dir.join("m.keras")).unwrap();
+    let mut back = load_model(dir.join("m.keras")).unwrap();
+    let mut o = opts(5, vec![]);
+    o.initial_epoch = 2;
+    back.fit(&x, &y, o).unwrap();
+    assert_eq!(back.get_weights(), straight.get_weights());
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn hdf5_datasets_declaring_absurd_shapes_are_refused_before_allocating() {
+    // A weights file whose kernel's dataspace says (2^40, 4) (or more) where the model and
+    // the file's bytes hold (1000, 4): an error naming the variable, no 16 TiB allocation.
+    let mut m = Sequential::new(vec![Dense::new(4).input_dim(1000).into()]).unwrap();
+    m.compile("adam", "mse", ()).unwrap();
+    let dir = tmp_dir("absurd-h5");
+    let path = dir.join("w.weights.h5");
+    m.save_weights(&path).unwrap();
+    let bytes = std::fs::read(&path).unwrap();
+    let dims: Vec<u8> = [1000u64.to_le_bytes(), 4u64.to_le_bytes()].concat();
+    let spots: Vec<usize> = (0..bytes.len() - 16)
+        .filter(|&i| bytes[i..i + 16] == dims[..])
+        .collect();
+    assert!(!spots.is_empty(), "no dataspace (1000, 4) in the file");
+    for absurd in [1u64 << 40, u64::MAX, 1001] {
+        let mut b = bytes.clone();
+        for &i in &spots {
+            b[i..i + 8].copy_from_slice(&absurd.to_le_bytes());
+        }
+        std::fs::write(&path, &b).unwrap();
+        let mut fresh = Sequential::new(vec![Dense::new(4).input_dim(1000).into()]).unwrap();
+        fresh.compile("adam", "mse", ()).unwrap();
+        let before = fresh.get_weights();
+        let e = fresh.load_weights(&path).unwrap_err();
+        assert!(e.to_string().contains("w.weights.h5"), "{e}");
+        assert_eq!(
+            fresh.get_weights(),
+            before,
+            "a refused file changes nothing"
+        );
+        // The same inside a .keras archive.
+        let mut keras = Vec::new();
+        {
+            let mut w = zip::ZipWriter::new(std::io::Cursor::new(&mut keras));
+            let o = zip::write::SimpleFileOptions::default()
+                .compression_method(zip::CompressionMethod::Stored);
+            let cfg = m.to_json().unwrap();
+            for (name, data) in [
+                ("metadata.json", &b"{}"[..]),
+                ("config.json", cfg.as_bytes()),
+                ("model.weights.h5", &b[..]),
+            ] {
+                w.start_file(name, o).unwrap();
+                w.write_all(data).unwrap();
+            }
+            w.finish().unwrap();
+        }
+        assert!(load_model_from_bytes(&keras, "absurd.keras").is_err());
+    }
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn zip_members_whose_size_lies_are_refused() {
+    // config.json deflated; the central directory then claims 10 bytes fewer or more than the
+    // member inflates to: an error naming the member, never more read than declared.
+    let bytes = std::fs::read(fixtures().join("seed003.keras")).unwrap();
+    let mut w = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    for name in ["metadata.json", "config.json", "model.weights.h5"] {
+        let method = if name == "config.json" {
+            zip::CompressionMethod::Deflated
+        } else {
+            zip::CompressionMethod::Stored
+        };
+        let o = zip::write::SimpleFileOptions::default().compression_method(method);
+        w.start_file(name, o).unwrap();
+        w.write_all(&zip_member(&bytes, name)).unwrap();
+    }
+    let good = w.finish().unwrap().into_inner();
+    assert!(load_model_from_bytes(&good, "good.keras").is_ok());
+    let name = b"config.json";
+    let pos = (0..good.len() - 46)
+        .find(|&i| good[i..i + 4] == *b"PK\x01\x02" && good[i + 46..].starts_with(name))
+        .unwrap();
+    let size = u32::from_le_bytes(good[pos + 24..pos + 28].try_into().unwrap());
+    for lie in [size - 10, size + 10] {
+        let mut b = good.clone();
+        b[pos + 24..pos + 28].copy_from_slice(&lie.to_le_bytes());
+        let e = load_model_from_bytes(&b, "liar.keras")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("liar.keras") && e.contains("config.json"), "{e}");
+    }
 }

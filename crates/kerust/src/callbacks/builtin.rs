@@ -16,6 +16,26 @@ pub enum Mode {
     Max,
 }
 
+impl std::str::FromStr for Mode {
+    type Err = Error;
+    /// Keras's names: `"auto"`, `"min"`, `"max"`.
+    ///
+    /// ```
+    /// use kerust::callbacks::Mode;
+    /// assert_eq!("max".parse::<Mode>()?, Mode::Max);
+    /// assert!("maximum".parse::<Mode>().is_err());
+    /// # Ok::<(), kerust::Error>(())
+    /// ```
+    fn from_str(s: &str) -> Result<Self> {
+        match s {
+            "auto" => Ok(Mode::Auto),
+            "min" => Ok(Mode::Min),
+            "max" => Ok(Mode::Max),
+            _ => Err(Error::unknown("mode", s, &["auto", "min", "max"])),
+        }
+    }
+}
+
 fn resolve_max(mode: Mode, monitor: &str) -> bool {
     match mode {
         Mode::Auto => auto_mode_is_max(monitor),

@@ -8,12 +8,15 @@
 //! ```
 
 mod builtin;
+mod checkpoint;
 mod progbar;
+mod pyformat;
 
 pub use builtin::{
-    CSVLogger, EarlyStopping, LambdaCallback, LearningRateScheduler, ReduceLROnPlateau,
+    CSVLogger, EarlyStopping, LambdaCallback, LearningRateScheduler, Mode, ReduceLROnPlateau,
     TerminateOnNaN,
 };
+pub use checkpoint::{BackupAndRestore, ModelCheckpoint, SaveFreq};
 pub use progbar::ProgbarLogger;
 
 use crate::models::Sequential;

@@ -29,6 +29,10 @@ pub struct Sequential {
     /// Set by a callback to end `fit` after the current batch (as Keras's `model.stop_training`).
     pub stop_training: bool,
     pub(crate) compiled: Option<super::training::Compiled>,
+    /// Set by a callback's `on_train_begin` ([`set_initial_epoch`](Self::set_initial_epoch)).
+    pub(crate) resume_epoch: Option<usize>,
+    /// Set by a callback ([`abort_training`](Self::abort_training)): `fit` returns it.
+    pub(crate) abort: Option<Error>,
     pub(crate) acts: Vec<Tensor>,
     pub(crate) grads: Vec<Tensor>,
 }
@@ -74,6 +78,8 @@ impl Sequential {
             rng: crate::next_model_rng(),
             stop_training: false,
             compiled: None,
+            resume_epoch: None,
+            abort: None,
             acts: Vec::new(),
             grads: Vec::new(),
         }
@@ -94,6 +100,63 @@ impl Sequential {
     /// dropout). Call before adding layers for reproducible initial weights.
     pub fn set_seed(&mut self, seed: u64) {
         self.rng = Rng::new(seed);
+    }
+
+    /// For a callback's `on_train_begin`: `fit` starts at `epoch` (0-based) instead of
+    /// [`FitOptions::initial_epoch`](crate::models::FitOptions::initial_epoch), as
+    /// [`BackupAndRestore`](crate::callbacks::BackupAndRestore) does when it finds a backup
+    /// (Keras's `model._initial_epoch`). Read once, by the `fit` that is starting.
+    ///
+    /// ```
+    /// use kerust::callbacks::Callback;
+    /// use kerust::prelude::*;
+    /// struct SkipTwo;
+    /// impl Callback for SkipTwo {
+    ///     fn on_train_begin(&mut self, model: &mut Sequential) {
+    ///         model.set_initial_epoch(2);
+    ///     }
+    /// }
+    /// let mut model = Sequential::new(vec![Dense::new(1).input_dim(1).into()])?;
+    /// model.compile("sgd", "mse", ())?;
+    /// let x = ndarray::Array2::<f32>::zeros((4, 1));
+    /// let y = ndarray::Array1::<f32>::zeros(4);
+    /// let mut cb = SkipTwo;
+    /// let h = model.fit(&x, &y, FitOptions { epochs: 5, verbose: 0, callbacks: vec![&mut cb], ..Default::default() })?;
+    /// assert_eq!(h.epoch, vec![2, 3, 4]);
+    /// # Ok::<(), kerust::Error>(())
+    /// ```
+    pub fn set_initial_epoch(&mut self, epoch: usize) {
+        self.resume_epoch = Some(epoch);
+    }
+
+    /// For a callback: ends the running `fit` with `error` as soon as the current hook
+    /// returns, without calling `on_train_end` (as an exception raised in a Keras callback).
+    /// Callbacks cannot return errors themselves; this is how they fail `fit`.
+    ///
+    /// ```
+    /// use kerust::callbacks::Callback;
+    /// use kerust::prelude::*;
+    /// struct Interrupt;
+    /// impl Callback for Interrupt {
+    ///     fn on_epoch_begin(&mut self, epoch: usize, model: &mut Sequential) {
+    ///         if epoch == 1 {
+    ///             model.abort_training(kerust::Error::callback("Interrupt", "interrupted"));
+    ///         }
+    ///     }
+    /// }
+    /// let mut model = Sequential::new(vec![Dense::new(1).input_dim(1).into()])?;
+    /// model.compile("sgd", "mse", ())?;
+    /// let x = ndarray::Array2::<f32>::zeros((4, 1));
+    /// let y = ndarray::Array1::<f32>::zeros(4);
+    /// let mut cb = Interrupt;
+    /// let r = model.fit(&x, &y, FitOptions { epochs: 3, verbose: 0, callbacks: vec![&mut cb], ..Default::default() });
+    /// assert!(r.unwrap_err().to_string().contains("interrupted"));
+    /// # Ok::<(), kerust::Error>(())
+    /// ```
+    pub fn abort_training(&mut self, error: Error) {
+        if self.abort.is_none() {
+            self.abort = Some(error);
+        }
     }
 
     /// Appends a layer, building it at once when the input shape is known.

@@ -129,7 +129,11 @@ pub struct FitOptions<'a> {
     pub validation_split: f32,
     /// Explicit validation inputs and targets (overrides `validation_split`).
     pub validation_data: Option<(ArrayD<f32>, ArrayD<f32>)>,
-    /// Epoch to start from (for resuming).
+    /// Epoch to start from (for resuming; a callback's
+    /// [`Sequential::set_initial_epoch`] overrides it). Each epoch's shuffling and Dropout
+    /// masks derive from the model's generator as the epoch starts, so a model saved after
+    /// epoch `k` and loaded again continues with `initial_epoch: k` exactly as the
+    /// uninterrupted run.
     pub initial_epoch: usize,
     /// Weight of each class id in the loss.
     pub class_weight: Option<std::collections::HashMap<usize, f32>>,
@@ -556,17 +560,33 @@ impl Sequential {
             cb.set_params(&params);
         }
         self.stop_training = false;
+        self.abort = None;
+        self.resume_epoch = None;
         for cb in callbacks.iter_mut() {
             cb.on_train_begin(self);
+            self.check_abort()?;
         }
-        let mut order: Vec<usize> = (0..n_train).collect();
+        // A callback (BackupAndRestore) may have restored a later starting point.
+        let initial_epoch = self.resume_epoch.take().unwrap_or(o.initial_epoch);
+        let mut order: Vec<usize> = Vec::with_capacity(n_train);
         let mut logs = Logs::new();
         let mut epoch_logs = Logs::new();
-        for epoch in o.initial_epoch..o.epochs {
+        for epoch in initial_epoch..o.epochs {
             self.reset_metrics();
             for cb in callbacks.iter_mut() {
                 cb.on_epoch_begin(epoch, self);
+                self.check_abort()?;
             }
+            // Everything random in an epoch derives from the model's generator as the epoch
+            // starts (as Keras shuffles a fresh index range each epoch): the layers' streams
+            // (Dropout) are reseeded from it, then the order is drawn from it. A run resumed
+            // from that generator's state (BackupAndRestore, `save`/`load_model`) repeats the
+            // uninterrupted run bit for bit.
+            for l in self.layers.iter_mut() {
+                l.set_rng(self.rng.fork());
+            }
+            order.clear();
+            order.extend(0..n_train);
             if o.shuffle {
                 self.rng.shuffle(&mut order);
             }
@@ -575,6 +595,7 @@ impl Sequential {
             for (b, idx) in order.chunks(o.batch_size).enumerate() {
                 for cb in callbacks.iter_mut() {
                     cb.on_train_batch_begin(b, self);
+                    self.check_abort()?;
                 }
                 self.gather(&xi, &yt, weights.as_deref(), idx);
                 let l = self.train_step()?;
@@ -583,6 +604,7 @@ impl Sequential {
                 self.write_logs(&mut logs, (total / count as f64) as f32, "");
                 for cb in callbacks.iter_mut() {
                     cb.on_train_batch_end(b, &logs, self);
+                    self.check_abort()?;
                 }
                 if self.stop_training {
                     break;
@@ -596,6 +618,7 @@ impl Sequential {
             }
             for cb in callbacks.iter_mut() {
                 cb.on_epoch_end(epoch, &epoch_logs, self);
+                self.check_abort()?;
             }
             history.record(epoch, &epoch_logs);
             if self.stop_training {
@@ -604,8 +627,17 @@ impl Sequential {
         }
         for cb in callbacks.iter_mut() {
             cb.on_train_end(self, &epoch_logs);
+            self.check_abort()?;
         }
         Ok(history)
+    }
+
+    /// The error a callback set with [`abort_training`](Self::abort_training), if any.
+    fn check_abort(&mut self) -> Result<()> {
+        match self.abort.take() {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
     }
 
     fn sample_weights(

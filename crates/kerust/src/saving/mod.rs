@@ -14,6 +14,19 @@
 //!   `model.to_json()` / `keras.models.model_from_json`.
 //! - [`Sequential::save_weights`] / [`Sequential::load_weights`]: `.weights.h5` files.
 //!
+//! ## Resuming training
+//!
+//! A `.keras` file written by kerust also holds the model's random generator (an extra
+//! `kerust_state.json` member, which Keras ignores), so `save`, `load_model` and
+//! `fit(.., FitOptions { initial_epoch, .. })` continue exactly as the uninterrupted `fit`
+//! would have, shuffling and Dropout masks included. Restored: the architecture, the
+//! weights, the compile config, the optimizer's state (step count and slots) and the
+//! generator. Not restored: the epoch to resume at (pass `initial_epoch`, or use
+//! [`BackupAndRestore`](crate::callbacks::BackupAndRestore), which records it), callbacks'
+//! own state (EarlyStopping's patience counter...), and the stream of a Dropout layer given
+//! an explicit `seed`. Keras-written files have no kerust generator: a model loaded from one
+//! keeps a fresh generator.
+//!
 //! HDF5 goes through the pure-Rust `hdf5-pure` crate and the zip through `zip`: no system
 //! library is needed. Every save is atomic (a temporary file beside the target, fsync,
 //! rename). Reading refuses, with an error naming the file, anything kerust cannot
@@ -103,7 +116,53 @@ fn load_keras(bytes: &[u8], source: &str) -> Result<Sequential> {
         model.compile(c.optimizer, c.loss, c.metrics)?;
     }
     h5::load_weights_h5(&mut model, weights, source)?;
+    if ar.has(STATE_MEMBER) {
+        let state = ar.read_json(STATE_MEMBER)?;
+        model.rng = parse_rng_state(&state, source)?;
+    }
     Ok(model)
+}
+
+/// kerust's own member of a `.keras` archive: the model's random generator, so that `fit`
+/// after `load_model` shuffles and drops out as the saved model would have. Keras's loader
+/// ignores members it does not know.
+const STATE_MEMBER: &str = "kerust_state.json";
+
+fn parse_rng_state(v: &serde_json::Value, source: &str) -> Result<crate::rng::Rng> {
+    let bad = || Error::Format {
+        format: ".keras",
+        path: source.to_string(),
+        reason: format!(
+            "member '{STATE_MEMBER}': 'rng' must be 4 hexadecimal strings, not all zero"
+        ),
+    };
+    let words = v
+        .get("rng")
+        .and_then(|r| r.as_array())
+        .filter(|a| a.len() == 4)
+        .ok_or_else(bad)?;
+    let mut s = [0u64; 4];
+    for (d, w) in s.iter_mut().zip(words) {
+        *d = w
+            .as_str()
+            .and_then(|w| u64::from_str_radix(w, 16).ok())
+            .ok_or_else(bad)?;
+    }
+    crate::rng::Rng::from_state(s).ok_or_else(bad)
+}
+
+/// The `.weights.h5` bytes of `model` (weights and optimizer state).
+pub(crate) fn weights_bytes(model: &Sequential) -> Result<Vec<u8>> {
+    h5::weights_h5(model)
+}
+
+/// Loads `.weights.h5` bytes into the built `model`; `source` names them in errors.
+pub(crate) fn load_weights_bytes(
+    model: &mut Sequential,
+    bytes: Vec<u8>,
+    source: &str,
+) -> Result<()> {
+    h5::load_weights_h5(model, bytes, source)
 }
 
 /// A model from Keras's JSON (`model.to_json()`), with fresh weights, compiled when the
@@ -136,10 +195,15 @@ fn keras_bytes(model: &Sequential) -> Result<Vec<u8>> {
     })
     .to_string();
     let weights = h5::weights_h5(model)?;
+    let state = serde_json::json!({
+        "rng": model.rng.state().iter().map(|w| format!("{w:016x}")).collect::<Vec<_>>(),
+    })
+    .to_string();
     archive::write(&[
         ("metadata.json", metadata.as_bytes()),
         ("config.json", config.as_bytes()),
         ("model.weights.h5", &weights),
+        (STATE_MEMBER, state.as_bytes()),
     ])
 }
 
