@@ -8,12 +8,16 @@ mod dense;
 mod dropout;
 mod flatten;
 mod input;
+mod normalization;
 
 pub use activation::Activation as ActivationLayer;
 pub use dense::Dense;
 pub use dropout::Dropout;
 pub use flatten::Flatten;
 pub use input::{Input, InputLayer};
+pub use normalization::{
+    BatchNormalization, GroupNormalization, LayerNormalization, UnitNormalization,
+};
 
 use crate::rng::Rng;
 use crate::tensor::Tensor;
@@ -161,6 +165,19 @@ pub trait Layer: Send + std::fmt::Debug {
     fn set_fused_output(&mut self, _fused: bool) {}
     /// Reseeds layers that draw random numbers during training (Dropout).
     fn set_rng(&mut self, _rng: Rng) {}
+    /// Keras's `layer.trainable`: by default, true unless the layer has parameters and all
+    /// of them are frozen.
+    fn trainable(&self) -> bool {
+        self.params().is_empty() || self.params().iter().any(|p| p.trainable)
+    }
+    /// Freezes or unfreezes the layer (Keras's `layer.trainable = False`). By default this
+    /// sets every parameter's `trainable`; layers with non-trainable state
+    /// (`BatchNormalization`'s moving statistics) keep that state non-trainable.
+    fn set_trainable(&mut self, trainable: bool) {
+        for p in self.params_mut() {
+            p.trainable = trainable;
+        }
+    }
 }
 
 /// `a * b * ...` of the sizes, or an error naming `what` when it overflows `usize`.

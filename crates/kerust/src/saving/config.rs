@@ -6,7 +6,10 @@
 
 use crate::activations::Activation as Act;
 use crate::initializers::Initializer;
-use crate::layers::{ActivationLayer, Dense, Dropout, Flatten, InputLayer, Layer, Regularizer};
+use crate::layers::{
+    ActivationLayer, BatchNormalization, Dense, Dropout, Flatten, GroupNormalization, InputLayer,
+    Layer, LayerNormalization, Regularizer, UnitNormalization,
+};
 use crate::losses::{LossKind, Reduction};
 use crate::models::{MetricSpec, Sequential};
 use crate::optimizers::Optimizer;
@@ -14,7 +17,17 @@ use crate::{Error, Result};
 use serde_json::{json, Map, Value};
 
 /// The layer classes kerust rebuilds from a Keras config.
-pub const LAYER_CLASSES: &[&str] = &["InputLayer", "Dense", "Activation", "Dropout", "Flatten"];
+pub const LAYER_CLASSES: &[&str] = &[
+    "InputLayer",
+    "Dense",
+    "Activation",
+    "Dropout",
+    "Flatten",
+    "BatchNormalization",
+    "LayerNormalization",
+    "GroupNormalization",
+    "UnitNormalization",
+];
 
 /// Most parameters a model read from an architecture-only JSON may declare (4 GiB of
 /// float32): anything larger is taken for a hostile file, not a model.
@@ -424,6 +437,10 @@ fn layer_from_keys(class: &str, keys: &mut Keys<'_>, ctx: &str) -> Result<Box<dy
         "Flatten" => Box::new(Flatten::from_keys(keys, ctx)?),
         "Dropout" => Box::new(Dropout::from_keys(keys, ctx)?),
         "Activation" => Box::new(ActivationLayer::from_keys(keys, ctx)?),
+        "BatchNormalization" => Box::new(BatchNormalization::from_keys(keys, ctx)?),
+        "LayerNormalization" => Box::new(LayerNormalization::from_keys(keys, ctx)?),
+        "GroupNormalization" => Box::new(GroupNormalization::from_keys(keys, ctx)?),
+        "UnitNormalization" => Box::new(UnitNormalization::from_keys(keys, ctx)?),
         _ => {
             return Err(Error::Config {
                 what: ctx.to_string(),
@@ -520,9 +537,7 @@ impl ModelSpec {
             })?;
             if !l.trainable {
                 if let Some(last) = model.layers.last_mut() {
-                    last.params_mut()
-                        .iter_mut()
-                        .for_each(|p| p.trainable = false);
+                    last.set_trainable(false);
                 }
             }
         }
@@ -722,8 +737,7 @@ pub(crate) fn model_config(model: &Sequential, with_compile: bool) -> Result<Val
             ));
         }
         let mut config = l.config();
-        let frozen = !l.params().is_empty() && l.params().iter().all(|p| !p.trainable);
-        if frozen {
+        if !l.trainable() {
             if let Some(o) = config.as_object_mut() {
                 o.insert("trainable".into(), false.into());
             }
