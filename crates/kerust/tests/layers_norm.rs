@@ -118,6 +118,12 @@ const CLASSES: &[&str] = &[
     "LayerNormalization",
     "GroupNormalization",
     "UnitNormalization",
+    "GlobalMaxPooling1D",
+    "GlobalMaxPooling2D",
+    "GlobalMaxPooling3D",
+    "GlobalAveragePooling1D",
+    "GlobalAveragePooling2D",
+    "GlobalAveragePooling3D",
 ];
 
 #[test]
@@ -150,7 +156,7 @@ fn layers_match_keras_forward_and_backward() {
         }
         checked += 1;
     }
-    assert!(checked >= 13, "only {checked} cases checked");
+    assert!(checked >= 19, "only {checked} cases checked");
 }
 
 /// What kerust writes for each layer is what Keras wrote (numbers to float32 precision).

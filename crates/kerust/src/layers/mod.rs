@@ -7,6 +7,7 @@ mod activation;
 mod dense;
 mod dropout;
 mod flatten;
+mod global_pooling;
 mod input;
 mod normalization;
 
@@ -14,6 +15,10 @@ pub use activation::Activation as ActivationLayer;
 pub use dense::Dense;
 pub use dropout::Dropout;
 pub use flatten::Flatten;
+pub use global_pooling::{
+    GlobalAveragePooling1D, GlobalAveragePooling2D, GlobalAveragePooling3D, GlobalMaxPooling1D,
+    GlobalMaxPooling2D, GlobalMaxPooling3D,
+};
 pub use input::{Input, InputLayer};
 pub use normalization::{
     BatchNormalization, GroupNormalization, LayerNormalization, UnitNormalization,

@@ -7,8 +7,10 @@
 use crate::activations::Activation as Act;
 use crate::initializers::Initializer;
 use crate::layers::{
-    ActivationLayer, BatchNormalization, Dense, Dropout, Flatten, GroupNormalization, InputLayer,
-    Layer, LayerNormalization, Regularizer, UnitNormalization,
+    ActivationLayer, BatchNormalization, Dense, Dropout, Flatten, GlobalAveragePooling1D,
+    GlobalAveragePooling2D, GlobalAveragePooling3D, GlobalMaxPooling1D, GlobalMaxPooling2D,
+    GlobalMaxPooling3D, GroupNormalization, InputLayer, Layer, LayerNormalization, Regularizer,
+    UnitNormalization,
 };
 use crate::losses::{LossKind, Reduction};
 use crate::models::{MetricSpec, Sequential};
@@ -27,6 +29,12 @@ pub const LAYER_CLASSES: &[&str] = &[
     "LayerNormalization",
     "GroupNormalization",
     "UnitNormalization",
+    "GlobalMaxPooling1D",
+    "GlobalMaxPooling2D",
+    "GlobalMaxPooling3D",
+    "GlobalAveragePooling1D",
+    "GlobalAveragePooling2D",
+    "GlobalAveragePooling3D",
 ];
 
 /// Most parameters a model read from an architecture-only JSON may declare (4 GiB of
@@ -441,6 +449,12 @@ fn layer_from_keys(class: &str, keys: &mut Keys<'_>, ctx: &str) -> Result<Box<dy
         "LayerNormalization" => Box::new(LayerNormalization::from_keys(keys, ctx)?),
         "GroupNormalization" => Box::new(GroupNormalization::from_keys(keys, ctx)?),
         "UnitNormalization" => Box::new(UnitNormalization::from_keys(keys, ctx)?),
+        "GlobalMaxPooling1D" => Box::new(GlobalMaxPooling1D::from_keys(keys, ctx)?),
+        "GlobalMaxPooling2D" => Box::new(GlobalMaxPooling2D::from_keys(keys, ctx)?),
+        "GlobalMaxPooling3D" => Box::new(GlobalMaxPooling3D::from_keys(keys, ctx)?),
+        "GlobalAveragePooling1D" => Box::new(GlobalAveragePooling1D::from_keys(keys, ctx)?),
+        "GlobalAveragePooling2D" => Box::new(GlobalAveragePooling2D::from_keys(keys, ctx)?),
+        "GlobalAveragePooling3D" => Box::new(GlobalAveragePooling3D::from_keys(keys, ctx)?),
         _ => {
             return Err(Error::Config {
                 what: ctx.to_string(),
