@@ -15,7 +15,9 @@ Writes
   weights, the weights and losses after `fit`, its `summary()` text (printed to a pipe),
   and Keras's predictions from the `.keras` file below, plus the weights after one more
   epoch of training from it;
-* crates/kerust/tests/fixtures/keras_files/layers_norm.keras.
+* crates/kerust/tests/fixtures/keras_files/layers_norm.keras;
+* layers_norm_shape_model.json and keras_files/layers_norm_shape.keras: a model of the
+  reshaping and noise layers, Keras's predictions and summary text.
 
 Arrays are {"shape", "data"} with float32 values stored exactly (as in gen_fixtures.py).
 """
@@ -214,10 +216,60 @@ def model_data():
     return x, y
 
 
-def summary_child():
+def build_shape_model():
+    return keras.Sequential(
+        [
+            keras.Input((6, 5, 2)),
+            L.ZeroPadding2D(((1, 0), (0, 2))),
+            L.Cropping2D(((0, 1), (1, 0))),
+            L.UpSampling2D((2, 1)),
+            L.UpSampling2D(2, interpolation="bilinear"),
+            L.SpatialDropout2D(0.3, seed=4),
+            L.GaussianNoise(0.2, seed=5),
+            L.GaussianDropout(0.2, seed=6),
+            L.Permute((2, 1, 3)),
+            L.Reshape((-1, 4)),
+            L.GlobalMaxPooling1D(),
+            L.RepeatVector(3),
+            L.GlobalAveragePooling1D(keepdims=True),
+            L.Reshape((4,)),
+            L.Dense(3, activation="softmax"),
+        ],
+        name="shape_model",
+    )
+
+
+def summary_child(which):
     keras.utils.set_random_seed(1)
-    m = build_model()
+    m = build_model() if which == "norm" else build_shape_model()
     m.summary()
+
+
+def summary_text(which):
+    env = dict(os.environ)
+    for k in ("COLUMNS", "LINES", "FORCE_COLOR", "NO_COLOR", "TTY_COMPATIBLE", "TTY_INTERACTIVE"):
+        env.pop(k, None)
+    env["PYTHONIOENCODING"] = "utf-8"
+    return subprocess.run(
+        [sys.executable, __file__, "--summary", which], stdout=subprocess.PIPE, env=env, check=True
+    ).stdout.decode("utf-8")
+
+
+def shape_model_fixture():
+    keras.utils.set_random_seed(2)
+    m = build_shape_model()
+    m.compile(keras.optimizers.SGD(0.1), "categorical_crossentropy")
+    rng = np.random.default_rng(5)
+    x = normal(rng, (4, 6, 5, 2))
+    preds = m.predict(x, verbose=0)
+    path = os.path.join(OUT, "keras_files", "layers_norm_shape.keras")
+    m.save(path)
+    return {
+        "_meta": meta({"note": "predictions of the saved model (inference: noise layers inactive)"}),
+        "x": arr(x),
+        "predictions": arr(preds),
+        "summary": summary_text("shape"),
+    }
 
 
 def model_fixture():
@@ -237,13 +289,7 @@ def model_fixture():
     assert np.array_equal(preds, preds_loaded)
     h2 = loaded.fit(x, y, batch_size=4, epochs=1, shuffle=False, verbose=0)
     more = [arr(w) for w in loaded.get_weights()]
-    env = dict(os.environ)
-    for k in ("COLUMNS", "LINES", "FORCE_COLOR", "NO_COLOR", "TTY_COMPATIBLE", "TTY_INTERACTIVE"):
-        env.pop(k, None)
-    env["PYTHONIOENCODING"] = "utf-8"
-    text = subprocess.run(
-        [sys.executable, __file__, "--summary"], stdout=subprocess.PIPE, env=env, check=True
-    ).stdout.decode("utf-8")
+    text = summary_text("norm")
     return {
         "_meta": meta({"optimizer": "Adam(0.01)", "loss": "sparse_categorical_crossentropy",
                        "fit": "batch_size=4, epochs=2, shuffle=False"}),
@@ -261,13 +307,15 @@ def model_fixture():
 
 def main():
     if "--summary" in sys.argv:
-        summary_child()
+        summary_child(sys.argv[-1])
         return
     cases = layer_cases()
     with open(os.path.join(OUT, "layers_norm.json"), "w") as f:
         json.dump({"_meta": meta(), "cases": cases}, f)
     with open(os.path.join(OUT, "layers_norm_model.json"), "w") as f:
         json.dump(model_fixture(), f, ensure_ascii=False)
+    with open(os.path.join(OUT, "layers_norm_shape_model.json"), "w") as f:
+        json.dump(shape_model_fixture(), f, ensure_ascii=False)
     print("wrote layers_norm.json, layers_norm_model.json, keras_files/layers_norm.keras")
 
 

@@ -214,3 +214,63 @@ fn global_max_pooling_splits_the_gradient_between_ties_as_jax() {
     l.backward(&x, &y, &mut gy, Some(&mut gx));
     assert_eq!(gx.data(), &[0.5, 0.0, 0.5]);
 }
+
+#[test]
+fn reshaping_layers_backward() {
+    both("Reshape", &|| Box::new(Reshape::new(&[3, -1])), &[2, 6], 2);
+    both(
+        "Permute",
+        &|| Box::new(Permute::new(&[3, 1, 2])),
+        &[2, 3, 2],
+        2,
+    );
+    both("RepeatVector", &|| Box::new(RepeatVector::new(3)), &[4], 2);
+    both(
+        "ZeroPadding2D",
+        &|| Box::new(ZeroPadding2D::new(((1, 0), (2, 1)))),
+        &[2, 3, 2],
+        2,
+    );
+    both(
+        "Cropping2D",
+        &|| Box::new(Cropping2D::new(((1, 0), (0, 2)))),
+        &[3, 4, 2],
+        2,
+    );
+    both(
+        "UpSampling2D",
+        &|| Box::new(UpSampling2D::new((2, 3))),
+        &[2, 2, 2],
+        2,
+    );
+    both(
+        "UpSampling2D bilinear",
+        &|| Box::new(UpSampling2D::new(2).interpolation("bilinear")),
+        &[3, 2, 2],
+        2,
+    );
+}
+
+#[test]
+fn noise_layers_backward() {
+    // Seeded: every fresh layer draws the same noise, so finite differences see one
+    // function of x.
+    both(
+        "SpatialDropout2D",
+        &|| Box::new(SpatialDropout2D::new(0.4).seed(3)),
+        &[2, 2, 3],
+        3,
+    );
+    both(
+        "GaussianNoise",
+        &|| Box::new(GaussianNoise::new(0.5).seed(3)),
+        &[5],
+        3,
+    );
+    both(
+        "GaussianDropout",
+        &|| Box::new(GaussianDropout::new(0.3).seed(3)),
+        &[5],
+        3,
+    );
+}

@@ -267,3 +267,64 @@ fn frozen_batch_normalization_uses_its_moving_statistics_and_stays_frozen() {
         "moving mean did not move"
     );
 }
+
+fn shape_fixture() -> Value {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/layers_norm_shape_model.json"
+    );
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+fn shape_model() -> Sequential {
+    use kerust::layers::*;
+    Sequential::new(vec![
+        Input::new(&[6, 5, 2]).into(),
+        ZeroPadding2D::new(((1, 0), (0, 2))).into(),
+        Cropping2D::new(((0, 1), (1, 0))).into(),
+        UpSampling2D::new((2, 1)).into(),
+        UpSampling2D::new(2).interpolation("bilinear").into(),
+        SpatialDropout2D::new(0.3).seed(4).into(),
+        GaussianNoise::new(0.2).seed(5).into(),
+        GaussianDropout::new(0.2).seed(6).into(),
+        Permute::new(&[2, 1, 3]).into(),
+        Reshape::new(&[-1, 4]).into(),
+        GlobalMaxPooling1D::new().into(),
+        RepeatVector::new(3).into(),
+        GlobalAveragePooling1D::new().keepdims(true).into(),
+        Reshape::new(&[4]).into(),
+        Dense::new(3).activation("softmax").into(),
+    ])
+    .unwrap()
+    .with_name("shape_model")
+}
+
+#[test]
+fn reshaping_and_noise_layers_from_a_keras_file_predict_as_keras() {
+    let f = shape_fixture();
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/keras_files/layers_norm_shape.keras"
+    );
+    let mut m = load_model(path).unwrap();
+    let x = arr(&f["x"]);
+    close(
+        "predictions",
+        &m.predict(&x, 32).unwrap(),
+        &arr(&f["predictions"]),
+    );
+    assert_eq!(
+        shape_model().summary_string(),
+        f["summary"].as_str().unwrap()
+    );
+
+    // kerust's own file of the same model: bit for bit.
+    let dir = std::env::temp_dir().join(format!("kerust-layers-shape-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("m.keras");
+    m.save(&file).unwrap();
+    let mut back = load_model(&file).unwrap();
+    assert_eq!(back.predict(&x, 3).unwrap(), m.predict(&x, 3).unwrap());
+    assert_eq!(back.summary_string(), m.summary_string());
+    std::fs::remove_dir_all(&dir).ok();
+}

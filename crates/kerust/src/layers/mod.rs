@@ -9,7 +9,9 @@ mod dropout;
 mod flatten;
 mod global_pooling;
 mod input;
+mod noise;
 mod normalization;
+mod reshaping;
 
 pub use activation::Activation as ActivationLayer;
 pub use dense::Dense;
@@ -20,8 +22,13 @@ pub use global_pooling::{
     GlobalMaxPooling2D, GlobalMaxPooling3D,
 };
 pub use input::{Input, InputLayer};
+pub use noise::{GaussianDropout, GaussianNoise, SpatialDropout2D};
 pub use normalization::{
     BatchNormalization, GroupNormalization, LayerNormalization, UnitNormalization,
+};
+
+pub use reshaping::{
+    Cropping2D, IntoPairs, IntoSize, Permute, RepeatVector, Reshape, UpSampling2D, ZeroPadding2D,
 };
 
 use crate::rng::Rng;

@@ -12,6 +12,10 @@ use crate::layers::{
     GlobalMaxPooling3D, GroupNormalization, InputLayer, Layer, LayerNormalization, Regularizer,
     UnitNormalization,
 };
+use crate::layers::{
+    Cropping2D, GaussianDropout, GaussianNoise, Permute, RepeatVector, Reshape, SpatialDropout2D,
+    UpSampling2D, ZeroPadding2D,
+};
 use crate::losses::{LossKind, Reduction};
 use crate::models::{MetricSpec, Sequential};
 use crate::optimizers::Optimizer;
@@ -35,6 +39,15 @@ pub const LAYER_CLASSES: &[&str] = &[
     "GlobalAveragePooling1D",
     "GlobalAveragePooling2D",
     "GlobalAveragePooling3D",
+    "Reshape",
+    "Permute",
+    "RepeatVector",
+    "ZeroPadding2D",
+    "Cropping2D",
+    "UpSampling2D",
+    "SpatialDropout2D",
+    "GaussianNoise",
+    "GaussianDropout",
 ];
 
 /// Most parameters a model read from an architecture-only JSON may declare (4 GiB of
@@ -455,6 +468,15 @@ fn layer_from_keys(class: &str, keys: &mut Keys<'_>, ctx: &str) -> Result<Box<dy
         "GlobalAveragePooling1D" => Box::new(GlobalAveragePooling1D::from_keys(keys, ctx)?),
         "GlobalAveragePooling2D" => Box::new(GlobalAveragePooling2D::from_keys(keys, ctx)?),
         "GlobalAveragePooling3D" => Box::new(GlobalAveragePooling3D::from_keys(keys, ctx)?),
+        "Reshape" => Box::new(Reshape::from_keys(keys, ctx)?),
+        "Permute" => Box::new(Permute::from_keys(keys, ctx)?),
+        "RepeatVector" => Box::new(RepeatVector::from_keys(keys, ctx)?),
+        "ZeroPadding2D" => Box::new(ZeroPadding2D::from_keys(keys, ctx)?),
+        "Cropping2D" => Box::new(Cropping2D::from_keys(keys, ctx)?),
+        "UpSampling2D" => Box::new(UpSampling2D::from_keys(keys, ctx)?),
+        "SpatialDropout2D" => Box::new(SpatialDropout2D::from_keys(keys, ctx)?),
+        "GaussianNoise" => Box::new(GaussianNoise::from_keys(keys, ctx)?),
+        "GaussianDropout" => Box::new(GaussianDropout::from_keys(keys, ctx)?),
         _ => {
             return Err(Error::Config {
                 what: ctx.to_string(),
