@@ -213,3 +213,157 @@ fn configs_round_trip_to_what_keras_writes() {
         );
     }
 }
+
+/// A one-layer model JSON of `class` with `config` on inputs of `shape`.
+fn one_layer(
+    class: &str,
+    config: Value,
+    shape: &[usize],
+) -> kerust::Result<kerust::models::Sequential> {
+    let mut batch_shape = vec![Value::Null];
+    batch_shape.extend(shape.iter().map(|&d| Value::from(d)));
+    let model = json!({
+        "class_name": "Sequential",
+        "config": {"name": "m", "layers": [
+            {"class_name": "InputLayer", "config": {"batch_shape": batch_shape, "name": "input"}},
+            {"class_name": class, "config": config},
+        ]}
+    });
+    model_from_json(&model.to_string())
+}
+
+#[test]
+fn unsupported_options_are_refused_with_the_option_named() {
+    let cases = [
+        ("BatchNormalization", json!({"renorm": true}), "renorm"),
+        (
+            "BatchNormalization",
+            json!({"synchronized": true}),
+            "synchronized",
+        ),
+        (
+            "BatchNormalization",
+            json!({"gamma_constraint": {"class_name": "NonNeg", "config": {}}}),
+            "gamma_constraint",
+        ),
+        ("LayerNormalization", json!({"axis": [1, 2]}), "axis"),
+        ("GroupNormalization", json!({"groups": 2, "foo": 1}), "foo"),
+        ("GroupNormalization", json!({"groups": 0}), "groups"),
+        (
+            "UpSampling2D",
+            json!({"interpolation": "bicubic"}),
+            "bicubic",
+        ),
+        (
+            "ZeroPadding2D",
+            json!({"padding": 1, "data_format": "channels_first"}),
+            "data_format",
+        ),
+        ("ZeroPadding2D", json!({"padding": [1, 2, 3]}), "padding"),
+        (
+            "GlobalAveragePooling2D",
+            json!({"data_format": "channels_first"}),
+            "data_format",
+        ),
+        ("SpatialDropout2D", json!({"rate": 1.5}), "rate"),
+        ("GaussianNoise", json!({"stddev": -1.0}), "stddev"),
+        ("Reshape", json!({}), "target_shape"),
+    ];
+    for (class, config, word) in cases {
+        let e = one_layer(class, config.clone(), &[4, 4, 4])
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains(word), "{class} {config}: {e}");
+    }
+}
+
+#[test]
+fn inputs_a_layer_cannot_take_are_errors_naming_the_layer() {
+    let cases = [
+        (
+            "BatchNormalization",
+            json!({"name": "bn", "axis": 1}),
+            vec![4, 4],
+            "axis",
+        ),
+        (
+            "GroupNormalization",
+            json!({"name": "gn", "groups": 4}),
+            vec![6],
+            "groups",
+        ),
+        (
+            "GlobalAveragePooling2D",
+            json!({"name": "gap"}),
+            vec![6],
+            "gap",
+        ),
+        (
+            "GlobalMaxPooling1D",
+            json!({"name": "gmp"}),
+            vec![2, 2, 6],
+            "gmp",
+        ),
+        (
+            "Reshape",
+            json!({"name": "r", "target_shape": [5, -1]}),
+            vec![2, 6],
+            "target_shape",
+        ),
+        (
+            "Reshape",
+            json!({"name": "r", "target_shape": [-1, -1]}),
+            vec![2, 6],
+            "target_shape",
+        ),
+        (
+            "Permute",
+            json!({"name": "p", "dims": [1, 1]}),
+            vec![2, 6],
+            "dims",
+        ),
+        (
+            "RepeatVector",
+            json!({"name": "rv", "n": 2}),
+            vec![2, 6],
+            "rv",
+        ),
+        (
+            "Cropping2D",
+            json!({"name": "c", "cropping": [[2, 2], [0, 0]]}),
+            vec![4, 4, 1],
+            "cropping",
+        ),
+        ("UpSampling2D", json!({"name": "u"}), vec![4, 4], "u"),
+        (
+            "SpatialDropout2D",
+            json!({"name": "s", "rate": 0.1}),
+            vec![4, 4],
+            "s",
+        ),
+    ];
+    for (class, config, shape, word) in cases {
+        let e = one_layer(class, config.clone(), &shape)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains(word), "{class} {config} on {shape:?}: {e}");
+    }
+    // Builders report the same when the model is built.
+    use kerust::layers::{GlobalAveragePooling2D, GroupNormalization};
+    let mut m = kerust::models::Sequential::empty();
+    let e = m
+        .add(
+            GlobalAveragePooling2D::new()
+                .name("pool")
+                .input_shape(&[10]),
+        )
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("pool") && e.contains("(None, 10)"), "{e}");
+    let e = kerust::models::Sequential::new(vec![GroupNormalization::new(4)
+        .input_shape(&[3, 6])
+        .into()])
+    .unwrap_err()
+    .to_string();
+    assert!(e.contains("groups"), "{e}");
+}
