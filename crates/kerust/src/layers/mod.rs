@@ -7,13 +7,29 @@ mod activation;
 mod dense;
 mod dropout;
 mod flatten;
+mod global_pooling;
 mod input;
+mod noise;
+mod normalization;
+mod reshaping;
 
 pub use activation::Activation as ActivationLayer;
 pub use dense::Dense;
 pub use dropout::Dropout;
 pub use flatten::Flatten;
+pub use global_pooling::{
+    GlobalAveragePooling1D, GlobalAveragePooling2D, GlobalAveragePooling3D, GlobalMaxPooling1D,
+    GlobalMaxPooling2D, GlobalMaxPooling3D,
+};
 pub use input::{Input, InputLayer};
+pub use noise::{GaussianDropout, GaussianNoise, SpatialDropout2D};
+pub use normalization::{
+    BatchNormalization, GroupNormalization, LayerNormalization, UnitNormalization,
+};
+
+pub use reshaping::{
+    Cropping2D, IntoPairs, IntoSize, Permute, RepeatVector, Reshape, UpSampling2D, ZeroPadding2D,
+};
 
 use crate::rng::Rng;
 use crate::tensor::Tensor;
@@ -161,6 +177,19 @@ pub trait Layer: Send + std::fmt::Debug {
     fn set_fused_output(&mut self, _fused: bool) {}
     /// Reseeds layers that draw random numbers during training (Dropout).
     fn set_rng(&mut self, _rng: Rng) {}
+    /// Keras's `layer.trainable`: by default, true unless the layer has parameters and all
+    /// of them are frozen.
+    fn trainable(&self) -> bool {
+        self.params().is_empty() || self.params().iter().any(|p| p.trainable)
+    }
+    /// Freezes or unfreezes the layer (Keras's `layer.trainable = False`). By default this
+    /// sets every parameter's `trainable`; layers with non-trainable state
+    /// (`BatchNormalization`'s moving statistics) keep that state non-trainable.
+    fn set_trainable(&mut self, trainable: bool) {
+        for p in self.params_mut() {
+            p.trainable = trainable;
+        }
+    }
 }
 
 /// `a * b * ...` of the sizes, or an error naming `what` when it overflows `usize`.

@@ -43,16 +43,30 @@ impl<L: Layer + 'static> From<L> for Box<dyn Layer> {
     }
 }
 
-/// Keras's snake-case name prefix for a class (`Dense` -> `dense`, `InputLayer` -> `input_layer`).
+/// Keras's snake-case name prefix for a class (`Dense` -> `dense`, `InputLayer` ->
+/// `input_layer`, `GlobalAveragePooling2D` -> `global_average_pooling2d`): Keras's
+/// `to_snake_case`, an underscore before each capital that starts a lowercase run (not at
+/// the start), then between a lowercase letter and a capital.
 fn snake(class: &str) -> String {
-    let mut s = String::new();
-    let mut prev_lower = false;
-    for c in class.chars() {
-        if c.is_ascii_uppercase() && prev_lower {
+    let c: Vec<char> = class
+        .chars()
+        .filter(|c| c.is_alphanumeric() || *c == '_')
+        .collect();
+    let mut s1 = Vec::with_capacity(c.len() + 4);
+    for (i, &ch) in c.iter().enumerate() {
+        let starts_word =
+            ch.is_ascii_uppercase() && c.get(i + 1).is_some_and(|n| n.is_ascii_lowercase());
+        if i > 0 && starts_word {
+            s1.push('_');
+        }
+        s1.push(ch);
+    }
+    let mut s = String::with_capacity(s1.len() + 4);
+    for (i, &ch) in s1.iter().enumerate() {
+        if i > 0 && ch.is_ascii_uppercase() && s1[i - 1].is_ascii_lowercase() {
             s.push('_');
         }
-        prev_lower = c.is_ascii_lowercase() || c.is_ascii_digit();
-        s.push(c.to_ascii_lowercase());
+        s.push(ch.to_ascii_lowercase());
     }
     s
 }

@@ -40,17 +40,49 @@ fn rule(l: char, m: char, r: char, fill: char) -> String {
     s
 }
 
+/// `s` wrapped to lines of at most `w` characters as rich wraps table cells: greedily at
+/// spaces, a word longer than a line cut with an ellipsis.
+fn wrap(s: &str, w: usize) -> Vec<String> {
+    let mut lines = Vec::new();
+    let mut line = String::new();
+    for word in s.split(' ').filter(|x| !x.is_empty()) {
+        let joined = line.chars().count() + 1 + word.chars().count();
+        if line.is_empty() {
+            line = word.to_string();
+        } else if joined <= w {
+            line.push(' ');
+            line.push_str(word);
+        } else {
+            lines.push(std::mem::replace(&mut line, word.to_string()));
+        }
+    }
+    lines.push(line);
+    for l in lines.iter_mut() {
+        if l.chars().count() > w {
+            *l = l.chars().take(w.saturating_sub(1)).chain(['…']).collect();
+        }
+    }
+    lines
+}
+
+/// One table row; cells too long for their column wrap onto more lines, as in Keras.
 fn row(edge: char, cells: [&str; 3]) -> String {
-    let clip = |s: &str, w: usize| s.chars().take(w).collect::<String>();
-    format!(
-        "{edge} {:<a$} {edge} {:<b$} {edge} {:>c$} {edge}",
-        clip(cells[0], W[0] - 2),
-        clip(cells[1], W[1] - 2),
-        clip(cells[2], W[2] - 2),
-        a = W[0] - 2,
-        b = W[1] - 2,
-        c = W[2] - 2
-    )
+    let cols: Vec<Vec<String>> = cells.iter().zip(W).map(|(c, w)| wrap(c, w - 2)).collect();
+    let n = cols.iter().map(|c| c.len()).max().unwrap_or(1);
+    let mut out = Vec::with_capacity(n);
+    for i in 0..n {
+        let cell = |k: usize| cols[k].get(i).map_or("", |s| s.as_str());
+        out.push(format!(
+            "{edge} {:<a$} {edge} {:<b$} {edge} {:>c$} {edge}",
+            cell(0),
+            cell(1),
+            cell(2),
+            a = W[0] - 2,
+            b = W[1] - 2,
+            c = W[2] - 2
+        ));
+    }
+    out.join("\n")
 }
 
 impl Sequential {
@@ -136,6 +168,27 @@ impl Sequential {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn long_cells_wrap_as_rich_wraps_them() {
+        assert_eq!(
+            wrap("batch_normalization (BatchNormalization)", 31),
+            ["batch_normalization", "(BatchNormalization)"]
+        );
+        assert_eq!(
+            // Checked against Keras 3.15 (a Dense layer of this name).
+            wrap(
+                "ab cd efghijklmnopqrstuvwxyzabcdefghijkl (GlobalAveragePooling2D)",
+                31
+            ),
+            [
+                "ab cd",
+                "efghijklmnopqrstuvwxyzabcdefgh…",
+                "(GlobalAveragePooling2D)"
+            ]
+        );
+        assert_eq!(wrap("dense (Dense)", 31), ["dense (Dense)"]);
+    }
 
     #[test]
     fn numbers_are_formatted_as_keras_formats_them() {

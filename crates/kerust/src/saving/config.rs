@@ -6,7 +6,16 @@
 
 use crate::activations::Activation as Act;
 use crate::initializers::Initializer;
-use crate::layers::{ActivationLayer, Dense, Dropout, Flatten, InputLayer, Layer, Regularizer};
+use crate::layers::{
+    ActivationLayer, BatchNormalization, Dense, Dropout, Flatten, GlobalAveragePooling1D,
+    GlobalAveragePooling2D, GlobalAveragePooling3D, GlobalMaxPooling1D, GlobalMaxPooling2D,
+    GlobalMaxPooling3D, GroupNormalization, InputLayer, Layer, LayerNormalization, Regularizer,
+    UnitNormalization,
+};
+use crate::layers::{
+    Cropping2D, GaussianDropout, GaussianNoise, Permute, RepeatVector, Reshape, SpatialDropout2D,
+    UpSampling2D, ZeroPadding2D,
+};
 use crate::losses::{LossKind, Reduction};
 use crate::models::{MetricSpec, Sequential};
 use crate::optimizers::Optimizer;
@@ -14,7 +23,32 @@ use crate::{Error, Result};
 use serde_json::{json, Map, Value};
 
 /// The layer classes kerust rebuilds from a Keras config.
-pub const LAYER_CLASSES: &[&str] = &["InputLayer", "Dense", "Activation", "Dropout", "Flatten"];
+pub const LAYER_CLASSES: &[&str] = &[
+    "InputLayer",
+    "Dense",
+    "Activation",
+    "Dropout",
+    "Flatten",
+    "BatchNormalization",
+    "LayerNormalization",
+    "GroupNormalization",
+    "UnitNormalization",
+    "GlobalMaxPooling1D",
+    "GlobalMaxPooling2D",
+    "GlobalMaxPooling3D",
+    "GlobalAveragePooling1D",
+    "GlobalAveragePooling2D",
+    "GlobalAveragePooling3D",
+    "Reshape",
+    "Permute",
+    "RepeatVector",
+    "ZeroPadding2D",
+    "Cropping2D",
+    "UpSampling2D",
+    "SpatialDropout2D",
+    "GaussianNoise",
+    "GaussianDropout",
+];
 
 /// Most parameters a model read from an architecture-only JSON may declare (4 GiB of
 /// float32): anything larger is taken for a hostile file, not a model.
@@ -424,6 +458,25 @@ fn layer_from_keys(class: &str, keys: &mut Keys<'_>, ctx: &str) -> Result<Box<dy
         "Flatten" => Box::new(Flatten::from_keys(keys, ctx)?),
         "Dropout" => Box::new(Dropout::from_keys(keys, ctx)?),
         "Activation" => Box::new(ActivationLayer::from_keys(keys, ctx)?),
+        "BatchNormalization" => Box::new(BatchNormalization::from_keys(keys, ctx)?),
+        "LayerNormalization" => Box::new(LayerNormalization::from_keys(keys, ctx)?),
+        "GroupNormalization" => Box::new(GroupNormalization::from_keys(keys, ctx)?),
+        "UnitNormalization" => Box::new(UnitNormalization::from_keys(keys, ctx)?),
+        "GlobalMaxPooling1D" => Box::new(GlobalMaxPooling1D::from_keys(keys, ctx)?),
+        "GlobalMaxPooling2D" => Box::new(GlobalMaxPooling2D::from_keys(keys, ctx)?),
+        "GlobalMaxPooling3D" => Box::new(GlobalMaxPooling3D::from_keys(keys, ctx)?),
+        "GlobalAveragePooling1D" => Box::new(GlobalAveragePooling1D::from_keys(keys, ctx)?),
+        "GlobalAveragePooling2D" => Box::new(GlobalAveragePooling2D::from_keys(keys, ctx)?),
+        "GlobalAveragePooling3D" => Box::new(GlobalAveragePooling3D::from_keys(keys, ctx)?),
+        "Reshape" => Box::new(Reshape::from_keys(keys, ctx)?),
+        "Permute" => Box::new(Permute::from_keys(keys, ctx)?),
+        "RepeatVector" => Box::new(RepeatVector::from_keys(keys, ctx)?),
+        "ZeroPadding2D" => Box::new(ZeroPadding2D::from_keys(keys, ctx)?),
+        "Cropping2D" => Box::new(Cropping2D::from_keys(keys, ctx)?),
+        "UpSampling2D" => Box::new(UpSampling2D::from_keys(keys, ctx)?),
+        "SpatialDropout2D" => Box::new(SpatialDropout2D::from_keys(keys, ctx)?),
+        "GaussianNoise" => Box::new(GaussianNoise::from_keys(keys, ctx)?),
+        "GaussianDropout" => Box::new(GaussianDropout::from_keys(keys, ctx)?),
         _ => {
             return Err(Error::Config {
                 what: ctx.to_string(),
@@ -520,9 +573,7 @@ impl ModelSpec {
             })?;
             if !l.trainable {
                 if let Some(last) = model.layers.last_mut() {
-                    last.params_mut()
-                        .iter_mut()
-                        .for_each(|p| p.trainable = false);
+                    last.set_trainable(false);
                 }
             }
         }
@@ -722,8 +773,7 @@ pub(crate) fn model_config(model: &Sequential, with_compile: bool) -> Result<Val
             ));
         }
         let mut config = l.config();
-        let frozen = !l.params().is_empty() && l.params().iter().all(|p| !p.trainable);
-        if frozen {
+        if !l.trainable() {
             if let Some(o) = config.as_object_mut() {
                 o.insert("trainable".into(), false.into());
             }
