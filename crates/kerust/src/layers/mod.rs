@@ -8,12 +8,14 @@ mod dense;
 mod dropout;
 mod flatten;
 mod input;
+mod recurrent;
 
 pub use activation::Activation as ActivationLayer;
 pub use dense::Dense;
 pub use dropout::Dropout;
 pub use flatten::Flatten;
 pub use input::{Input, InputLayer};
+pub use recurrent::{SimpleRNN, GRU, LSTM};
 
 use crate::rng::Rng;
 use crate::tensor::Tensor;
@@ -161,6 +163,25 @@ pub trait Layer: Send + std::fmt::Debug {
     fn set_fused_output(&mut self, _fused: bool) {}
     /// Reseeds layers that draw random numbers during training (Dropout).
     fn set_rng(&mut self, _rng: Rng) {}
+    /// Where the layer's variables live under `layers/<name>/` in a Keras weights file:
+    /// `(group path, number of variables)` in [`params`](Self::params) order. Keras keeps a
+    /// recurrent layer's variables in its cell (`[("vars", 0), ("cell/vars", 3)]`).
+    fn weight_groups(&self) -> Vec<(String, usize)> {
+        vec![("vars".into(), self.params().len())]
+    }
+    /// Keras's timestep mask: called before each `forward` with the mask of the layer's
+    /// input (`(batch, timesteps)`, 1 = keep, 0 = masked), or `None`.
+    fn set_input_mask(&mut self, _mask: Option<&[f32]>) {}
+    /// The mask of the layer's output after `forward` (Keras's `compute_mask`), or `None`
+    /// when the layer produces or passes on none.
+    fn output_mask(&self) -> Option<&[f32]> {
+        None
+    }
+    /// Checks the model's input data when this is the first layer (an `Embedding` refuses
+    /// indices outside its vocabulary), before any batch runs.
+    fn check_input(&self, _x: &[f32]) -> Result<()> {
+        Ok(())
+    }
 }
 
 /// `a * b * ...` of the sizes, or an error naming `what` when it overflows `usize`.

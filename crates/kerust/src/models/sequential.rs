@@ -302,6 +302,11 @@ impl Sequential {
         self.acts.resize_with(n + 1, Tensor::default);
         for i in 0..n {
             let (a, b) = self.acts.split_at_mut(i + 1);
+            if i > 0 {
+                // Keras's timestep masks (Embedding(mask_zero=True) -> RNN) flow layer to layer.
+                let (lo, hi) = self.layers.split_at_mut(i);
+                hi[0].set_input_mask(lo[i - 1].output_mask());
+            }
             self.layers[i].forward(&a[i], &mut b[0], training);
         }
     }

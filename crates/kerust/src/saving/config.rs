@@ -14,7 +14,16 @@ use crate::{Error, Result};
 use serde_json::{json, Map, Value};
 
 /// The layer classes kerust rebuilds from a Keras config.
-pub const LAYER_CLASSES: &[&str] = &["InputLayer", "Dense", "Activation", "Dropout", "Flatten"];
+pub const LAYER_CLASSES: &[&str] = &[
+    "InputLayer",
+    "Dense",
+    "Activation",
+    "Dropout",
+    "Flatten",
+    "LSTM",
+    "GRU",
+    "SimpleRNN",
+];
 
 /// Most parameters a model read from an architecture-only JSON may declare (4 GiB of
 /// float32): anything larger is taken for a hostile file, not a model.
@@ -424,6 +433,9 @@ fn layer_from_keys(class: &str, keys: &mut Keys<'_>, ctx: &str) -> Result<Box<dy
         "Flatten" => Box::new(Flatten::from_keys(keys, ctx)?),
         "Dropout" => Box::new(Dropout::from_keys(keys, ctx)?),
         "Activation" => Box::new(ActivationLayer::from_keys(keys, ctx)?),
+        "LSTM" => Box::new(crate::layers::LSTM::from_keys(keys, ctx)?),
+        "GRU" => Box::new(crate::layers::GRU::from_keys(keys, ctx)?),
+        "SimpleRNN" => Box::new(crate::layers::SimpleRNN::from_keys(keys, ctx)?),
         _ => {
             return Err(Error::Config {
                 what: ctx.to_string(),
