@@ -125,6 +125,39 @@ def gen_cases():
                 "dweights": [arr(d) for d in dws],
             }
         )
+    # Embedding: indices as float32, repeated and zero indices; mask from compute_mask.
+    rng = np.random.default_rng(55)
+    layer = L.Embedding(7, 3, mask_zero=True)
+    x = rng.integers(0, 7, size=(3, 5)).astype(np.float32)
+    x[0, -2:] = 0
+    layer.build((3, 5))
+    weights = [rng.uniform(-0.6, 0.6, size=(7, 3)).astype(np.float32)]
+    layer.set_weights(weights)
+    y = np.asarray(layer(x))
+    mask = np.asarray(layer.compute_mask(x)).astype(np.float32)
+    g = rng.uniform(-1, 1, size=y.shape).astype(np.float32)
+    tv = [v.value for v in layer.trainable_variables]
+
+    def eloss(tvs):
+        yv, _ = layer.stateless_call(tvs, [], jnp.asarray(x))
+        return jnp.sum(yv * g)
+
+    dws = jax.grad(eloss)(tv)
+    out.append(
+        {
+            "name": "embedding_mask_zero",
+            "class_name": "Embedding",
+            "config": json.loads(json.dumps(layer.get_config(), default=str)),
+            "x": arr(x),
+            "mask": None,
+            "output_mask": arr(mask),
+            "weights": [arr(w) for w in weights],
+            "y": arr(y),
+            "g": arr(g),
+            "dx": None,
+            "dweights": [arr(d) for d in dws],
+        }
+    )
     write(
         os.path.join(OUT, "layers_rnn.json"),
         {
@@ -207,9 +240,57 @@ def gen_file():
     )
 
 
+def gen_masked_model():
+    """Embedding(mask_zero) -> Dropout(0) -> LSTM(return_sequences) -> GRU -> Dense: the
+    mask flows through Dropout into both recurrent layers. Keras's predictions, and the
+    weights after two SGD steps (train_on_batch, MSE), so that the whole backward pass
+    through the masked layers is checked."""
+    keras.utils.set_random_seed(3)
+    model = keras.Sequential(
+        [
+            keras.Input((6,)),
+            L.Embedding(9, 4, mask_zero=True),
+            L.Dropout(0.0),
+            L.LSTM(5, return_sequences=True),
+            L.GRU(3),
+            L.Dense(2),
+        ],
+        name="masked_stack",
+    )
+    rng = np.random.default_rng(21)
+    model.set_weights([rng.uniform(-0.6, 0.6, size=w.shape).astype(np.float32) for w in model.get_weights()])
+    x = rng.integers(1, 9, size=(4, 6)).astype(np.float32)
+    x[0, -3:] = 0  # trailing padding
+    x[1, :2] = 0  # leading padding
+    x[2, 3] = 0  # a hole
+    t = rng.uniform(-1, 1, size=(4, 2)).astype(np.float32)
+    model.compile(optimizer=keras.optimizers.SGD(learning_rate=0.5), loss="mse")
+    kdir = os.path.join(OUT, "keras_files")
+    model.save(os.path.join(kdir, "layers_rnn_masked.keras"))
+    pred = model.predict(x, verbose=0)
+    model.train_on_batch(x, t)
+    model.train_on_batch(x, t)
+    write(
+        os.path.join(kdir, "layers_rnn_masked_predictions.json"),
+        {
+            "_meta": meta(description=gen_masked_model.__doc__),
+            "x": arr(x),
+            "targets": arr(t),
+            "predictions": arr(pred),
+            "weights_after_two_sgd_steps": [arr(w) for w in model.get_weights()],
+            "predictions_after": arr(model.predict(x, verbose=0)),
+        },
+    )
+
+
 if __name__ == "__main__":
     if len(sys.argv) > 2 and sys.argv[1] == "--summary":
         child_summary(sys.argv[2])
     else:
-        gen_cases()
-        gen_file()
+        only = sys.argv[1:]
+        if not only or "cases" in only:
+            gen_cases()
+        if not only or "file" in only:
+            gen_file()
+        if not only or "masked" in only:
+            gen_masked_model()

@@ -3,7 +3,7 @@
 //! checks of every backward pass (masks, dropout, go_backwards included), a Keras-written
 //! `.keras` file, kerust's own round trip, and `summary()`.
 
-use kerust::layers::{Dense, Layer, SimpleRNN, GRU, LSTM};
+use kerust::layers::{Dense, Embedding, Layer, SimpleRNN, GRU, LSTM};
 use kerust::models::{FitOptions, Sequential};
 use kerust::saving::{load_model, model_from_json};
 use kerust::{Rng, Tensor};
@@ -53,11 +53,12 @@ fn close(what: &str, got: &[f32], want: &[f32], tol: f32) {
 
 /// A one-layer model read from the Keras config of the case (exercising `from_keys`).
 fn model_for(case: &Value) -> Sequential {
-    let x = &case["x"]["shape"];
+    let mut batch_shape = case["x"]["shape"].as_array().unwrap().clone();
+    batch_shape[0] = Value::Null;
     let cfg = json!({
         "class_name": "Sequential",
         "config": {"name": "s", "layers": [
-            {"class_name": "InputLayer", "config": {"batch_shape": [null, x[1], x[2]]}},
+            {"class_name": "InputLayer", "config": {"batch_shape": batch_shape}},
             {"class_name": case["class_name"], "config": case["config"]},
         ]}
     });
@@ -68,7 +69,7 @@ fn model_for(case: &Value) -> Sequential {
 fn forward_and_gradients_match_keras() {
     let f = read_json(fixtures().join("layers_rnn.json"));
     let cases = f["cases"].as_array().unwrap();
-    assert!(cases.len() >= 18);
+    assert!(cases.len() >= 19);
     for case in cases {
         let name = case["name"].as_str().unwrap();
         let mut model = model_for(case);
@@ -95,15 +96,24 @@ fn forward_and_gradients_match_keras() {
         let want_y = tensor(&case["y"]);
         assert_eq!(y.shape(), want_y.shape(), "{name}: output shape");
         close(&format!("{name} y"), y.data(), want_y.data(), 1e-4);
+        if !case["output_mask"].is_null() {
+            assert_eq!(
+                layer.output_mask().unwrap(),
+                tensor(&case["output_mask"]).data(),
+                "{name}: output mask"
+            );
+        }
         let mut gy = tensor(&case["g"]);
         let mut gx = Tensor::default();
         layer.backward(&x, &y, &mut gy, Some(&mut gx));
-        close(
-            &format!("{name} dx"),
-            gx.data(),
-            tensor(&case["dx"]).data(),
-            1e-4,
-        );
+        if !case["dx"].is_null() {
+            close(
+                &format!("{name} dx"),
+                gx.data(),
+                tensor(&case["dx"]).data(),
+                1e-4,
+            );
+        }
         for (p, d) in layer
             .params()
             .iter()
@@ -483,4 +493,113 @@ fn training_is_deterministic_across_thread_counts() {
     kerust::set_num_threads(0);
     assert_eq!(one, two);
     assert_eq!(one, run(1));
+}
+
+#[test]
+fn a_mask_from_embedding_flows_through_dropout_into_the_recurrent_layers_as_in_keras() {
+    let dir = fixtures().join("keras_files");
+    let p = read_json(dir.join("layers_rnn_masked_predictions.json"));
+    let mut m = load_model(dir.join("layers_rnn_masked.keras")).unwrap();
+    let classes: Vec<&str> = m.layers().iter().map(|l| l.class_name()).collect();
+    assert_eq!(classes, ["Embedding", "Dropout", "LSTM", "GRU", "Dense"]);
+    let x = array(&p["x"]);
+    let pred = m.predict(&x, 32).unwrap();
+    close(
+        "masked predictions",
+        pred.as_slice().unwrap(),
+        array(&p["predictions"]).as_slice().unwrap(),
+        1e-5,
+    );
+    // Two SGD steps on MSE: every gradient through the masked layers, as Keras computes it.
+    let t = array(&p["targets"]);
+    m.train_on_batch(&x, &t).unwrap();
+    m.train_on_batch(&x, &t).unwrap();
+    for (i, (w, want)) in m
+        .get_weights()
+        .iter()
+        .zip(p["weights_after_two_sgd_steps"].as_array().unwrap())
+        .enumerate()
+    {
+        close(
+            &format!("weight {i} after two steps"),
+            w.as_slice().unwrap(),
+            array(want).as_slice().unwrap(),
+            1e-4,
+        );
+    }
+    let after = m.predict(&x, 32).unwrap();
+    close(
+        "predictions after",
+        after.as_slice().unwrap(),
+        array(&p["predictions_after"]).as_slice().unwrap(),
+        1e-4,
+    );
+    // Without the mask the results differ: the mask did reach the recurrent layers.
+    let mut masked = load_model(dir.join("layers_rnn_masked.keras")).unwrap();
+    let mut v: Value = serde_json::from_str(&masked.to_json().unwrap()).unwrap();
+    v["config"]["layers"][1]["config"]["mask_zero"] = false.into();
+    let mut plain = model_from_json(&v.to_string()).unwrap();
+    plain.set_weights(&masked.get_weights()).unwrap();
+    let d = plain.predict(&x, 32).unwrap() - masked.predict(&x, 32).unwrap();
+    assert!(d.iter().any(|v| v.abs() > 1e-3));
+}
+
+#[test]
+fn embedding_indices_outside_the_vocabulary_are_errors_not_panics() {
+    let mut m = Sequential::new(vec![
+        Embedding::new(10, 4).input_shape(&[3]).into(),
+        LSTM::new(2).into(),
+    ])
+    .unwrap();
+    m.compile("adam", "mse", ()).unwrap();
+    let ok = ndarray::arr2(&[[1.0f32, 9.0, 0.0]]);
+    assert!(m.predict(&ok, 32).is_ok());
+    for bad in [10.0f32, -1.0, 1e9] {
+        let x = ndarray::arr2(&[[1.0f32, 2.0, 3.0], [4.0, bad, 0.0]]);
+        let e = m.predict(&x, 32).unwrap_err().to_string();
+        assert!(
+            e.contains("embedding") && e.contains("sample 1") && e.contains("[0, 10)"),
+            "{e}"
+        );
+        let y = ndarray::Array2::<f32>::zeros((2, 2));
+        let e = m
+            .fit(
+                &x,
+                &y,
+                FitOptions {
+                    verbose: 0,
+                    ..Default::default()
+                },
+            )
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("outside the vocabulary"), "{e}");
+        assert!(m.train_on_batch(&x, &y).is_err());
+    }
+}
+
+#[test]
+fn embedding_gradients_agree_with_finite_differences() {
+    let mut e = Embedding::new(6, 3);
+    e.build(&[4], &mut Rng::new(2)).unwrap();
+    let x = Tensor::from_vec(&[2, 4], vec![1.0, 5.0, 1.0, 0.0, 2.0, 2.0, 3.0, 5.0]).unwrap();
+    let mut y = Tensor::default();
+    e.forward(&x, &mut y, true);
+    let g: Vec<f32> = (0..y.len()).map(|i| ((i * 7) % 5) as f32 - 2.0).collect();
+    let mut gy = Tensor::from_vec(y.shape(), g.clone()).unwrap();
+    e.backward(&x, &y, &mut gy, None);
+    let base = e.params()[0].value.clone();
+    for k in 0..base.len() {
+        let f = |d: f32| {
+            let mut l = Embedding::new(6, 3);
+            l.build(&[4], &mut Rng::new(2)).unwrap();
+            l.params_mut()[0].value.data_mut()[k] += d;
+            probe(&mut l, &x, None, &g)
+        };
+        let fd = (f(1e-2) - f(-1e-2)) / 2e-2;
+        assert!(
+            (e.params()[0].grad.data()[k] as f64 - fd).abs() < 1e-3,
+            "d[{k}]"
+        );
+    }
 }

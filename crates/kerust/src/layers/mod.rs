@@ -6,6 +6,7 @@
 mod activation;
 mod dense;
 mod dropout;
+mod embedding;
 mod flatten;
 mod input;
 mod recurrent;
@@ -13,6 +14,7 @@ mod recurrent;
 pub use activation::Activation as ActivationLayer;
 pub use dense::Dense;
 pub use dropout::Dropout;
+pub use embedding::Embedding;
 pub use flatten::Flatten;
 pub use input::{Input, InputLayer};
 pub use recurrent::{SimpleRNN, GRU, LSTM};
@@ -176,6 +178,11 @@ pub trait Layer: Send + std::fmt::Debug {
     /// when the layer produces or passes on none.
     fn output_mask(&self) -> Option<&[f32]> {
         None
+    }
+    /// True when the layer hands its input's timestep mask on unchanged (Keras's
+    /// `supports_masking` on Dense, Dropout, Activation), when it has none of its own.
+    fn passes_mask(&self) -> bool {
+        false
     }
     /// Checks the model's input data when this is the first layer (an `Embedding` refuses
     /// indices outside its vocabulary), before any batch runs.

@@ -305,7 +305,17 @@ impl Sequential {
             if i > 0 {
                 // Keras's timestep masks (Embedding(mask_zero=True) -> RNN) flow layer to layer.
                 let (lo, hi) = self.layers.split_at_mut(i);
-                hi[0].set_input_mask(lo[i - 1].output_mask());
+                let mut j = i - 1;
+                let mask = loop {
+                    if let Some(m) = lo[j].output_mask() {
+                        break Some(m);
+                    }
+                    if j == 0 || !lo[j].passes_mask() {
+                        break None;
+                    }
+                    j -= 1;
+                };
+                hi[0].set_input_mask(mask);
             }
             self.layers[i].forward(&a[i], &mut b[0], training);
         }

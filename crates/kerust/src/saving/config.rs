@@ -23,6 +23,7 @@ pub const LAYER_CLASSES: &[&str] = &[
     "LSTM",
     "GRU",
     "SimpleRNN",
+    "Embedding",
 ];
 
 /// Most parameters a model read from an architecture-only JSON may declare (4 GiB of
@@ -436,6 +437,7 @@ fn layer_from_keys(class: &str, keys: &mut Keys<'_>, ctx: &str) -> Result<Box<dy
         "LSTM" => Box::new(crate::layers::LSTM::from_keys(keys, ctx)?),
         "GRU" => Box::new(crate::layers::GRU::from_keys(keys, ctx)?),
         "SimpleRNN" => Box::new(crate::layers::SimpleRNN::from_keys(keys, ctx)?),
+        "Embedding" => Box::new(crate::layers::Embedding::from_keys(keys, ctx)?),
         _ => {
             return Err(Error::Config {
                 what: ctx.to_string(),
