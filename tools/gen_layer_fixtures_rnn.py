@@ -81,6 +81,13 @@ CASES = [
     ("simple_rnn_back", lambda: L.SimpleRNN(4, go_backwards=True, return_sequences=True), (2, 5, 3),
      False),
     ("simple_rnn_mask", lambda: L.SimpleRNN(4, return_sequences=True), (3, 5, 3), True),
+    ("bidi_lstm_concat_seq", lambda: L.Bidirectional(L.LSTM(3, return_sequences=True)), (2, 5, 3), False),
+    ("bidi_gru_sum", lambda: L.Bidirectional(L.GRU(3), merge_mode="sum"), (2, 5, 3), False),
+    ("bidi_simple_mul_seq_mask",
+     lambda: L.Bidirectional(L.SimpleRNN(3, return_sequences=True), merge_mode="mul"), (3, 5, 3), True),
+    ("bidi_lstm_ave_mask", lambda: L.Bidirectional(L.LSTM(3), merge_mode="ave"), (3, 5, 3), True),
+    ("bidi_gru_concat_seq_mask", lambda: L.Bidirectional(L.GRU(2, return_sequences=True)), (3, 5, 3), True),
+    ("time_distributed_dense", lambda: L.TimeDistributed(L.Dense(3, activation="tanh")), (2, 5, 4), False),
 ]
 
 
@@ -183,9 +190,22 @@ def build_file_model():
     )
 
 
-def child_summary(side):
+def build_wrappers_model():
+    return keras.Sequential(
+        [
+            keras.Input((5, 3)),
+            L.Bidirectional(L.LSTM(4, return_sequences=True)),
+            L.TimeDistributed(L.Dense(3, activation="relu")),
+            L.Bidirectional(L.GRU(2), merge_mode="ave"),
+            L.Dense(1),
+        ],
+        name="wrappers",
+    )
+
+
+def child_summary(side, kind):
     keras.utils.set_random_seed(0)
-    model = build_file_model()
+    model = build_wrappers_model() if kind == "wrappers" else build_file_model()
     sys.stdout.flush()
     model.summary()
     sys.stdout.flush()
@@ -193,16 +213,17 @@ def child_summary(side):
         json.dump({"total_params": int(model.count_params())}, f)
 
 
-def gen_file():
+def gen_file(kind="rnn"):
     keras.utils.set_random_seed(1)
-    model = build_file_model()
+    model = build_wrappers_model() if kind == "wrappers" else build_file_model()
+    stem = "layers_rnn_wrappers" if kind == "wrappers" else "layers_rnn"
     rng = np.random.default_rng(7)
     model.set_weights([rng.uniform(-0.5, 0.5, size=w.shape).astype(np.float32) for w in model.get_weights()])
     model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
-    x = rng.uniform(-1, 1, size=(4, 6, 4)).astype(np.float32)
+    x = rng.uniform(-1, 1, size=(4,) + tuple(model.input_shape[1:])).astype(np.float32)
     pred = model.predict(x, verbose=0)
     kdir = os.path.join(OUT, "keras_files")
-    model.save(os.path.join(kdir, "layers_rnn.keras"))
+    model.save(os.path.join(kdir, stem + ".keras"))
     side = os.path.join(OUT, ".rnn_child.json")
     env = dict(os.environ)
     for k in ("COLUMNS", "LINES", "FORCE_COLOR", "NO_COLOR", "TTY_COMPATIBLE", "TTY_INTERACTIVE"):
@@ -210,7 +231,7 @@ def gen_file():
     env["KERAS_BACKEND"] = "jax"
     env["PYTHONIOENCODING"] = "utf-8"
     proc = subprocess.run(
-        [sys.executable, os.path.abspath(__file__), "--summary", side],
+        [sys.executable, os.path.abspath(__file__), "--summary", side, kind],
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -224,13 +245,19 @@ def gen_file():
         side_data = json.load(f)
     os.remove(side)
     write(
-        os.path.join(kdir, "layers_rnn_predictions.json"),
+        os.path.join(kdir, stem + "_predictions.json"),
         {
             "_meta": meta(
-                description="layers_rnn.keras: LSTM(return_sequences) -> GRU(go_backwards, "
-                "return_sequences) -> SimpleRNN -> Dense(softmax), random weights; Keras's "
-                "predictions on x, and summary() as printed to a pipe (a fresh model of the same "
-                "architecture)."
+                description=stem + ".keras: "
+                + (
+                    "Bidirectional(LSTM, concat, sequences) -> TimeDistributed(Dense relu) -> "
+                    "Bidirectional(GRU, ave) -> Dense"
+                    if kind == "wrappers"
+                    else "LSTM(return_sequences) -> GRU(go_backwards, return_sequences) -> "
+                    "SimpleRNN -> Dense(softmax)"
+                )
+                + ", random weights; Keras's predictions on x, and summary() as printed to a "
+                "pipe (a fresh model of the same architecture)."
             ),
             "x": arr(x),
             "predictions": arr(pred),
@@ -285,12 +312,14 @@ def gen_masked_model():
 
 if __name__ == "__main__":
     if len(sys.argv) > 2 and sys.argv[1] == "--summary":
-        child_summary(sys.argv[2])
+        child_summary(sys.argv[2], sys.argv[3])
     else:
         only = sys.argv[1:]
         if not only or "cases" in only:
             gen_cases()
         if not only or "file" in only:
             gen_file()
+        if not only or "wrappers" in only:
+            gen_file("wrappers")
         if not only or "masked" in only:
             gen_masked_model()

@@ -3,7 +3,9 @@
 //! checks of every backward pass (masks, dropout, go_backwards included), a Keras-written
 //! `.keras` file, kerust's own round trip, and `summary()`.
 
-use kerust::layers::{Dense, Embedding, Layer, SimpleRNN, GRU, LSTM};
+use kerust::layers::{
+    Bidirectional, Dense, Embedding, Layer, SimpleRNN, TimeDistributed, GRU, LSTM,
+};
 use kerust::models::{FitOptions, Sequential};
 use kerust::saving::{load_model, model_from_json};
 use kerust::{Rng, Tensor};
@@ -69,7 +71,7 @@ fn model_for(case: &Value) -> Sequential {
 fn forward_and_gradients_match_keras() {
     let f = read_json(fixtures().join("layers_rnn.json"));
     let cases = f["cases"].as_array().unwrap();
-    assert!(cases.len() >= 19);
+    assert!(cases.len() >= 25);
     for case in cases {
         let name = case["name"].as_str().unwrap();
         let mut model = model_for(case);
@@ -127,13 +129,28 @@ fn forward_and_gradients_match_keras() {
             );
         }
         // Keras's config comes back out as Keras wrote it (minus object ids).
-        let ours = layer.config();
-        for (k, v) in case["config"].as_object().unwrap() {
-            if k == "dtype" || k.ends_with("initializer") {
-                continue;
+        same_config(name, &layer.config(), &case["config"]);
+    }
+}
+
+/// Every key Keras wrote has the same value in ours (dtype policies and initializers, which
+/// carry Python object ids, aside), recursively through wrapped layers.
+fn same_config(what: &str, ours: &Value, theirs: &Value) {
+    match theirs {
+        Value::Object(o) => {
+            for (k, v) in o {
+                // `build_config` records the batch Keras happened to build with.
+                if k == "dtype"
+                    || k == "shared_object_id"
+                    || k == "build_config"
+                    || k.ends_with("initializer")
+                {
+                    continue;
+                }
+                same_config(&format!("{what}.{k}"), &ours[k], v);
             }
-            assert_eq!(&ours[k], v, "{name}: config key {k}");
         }
+        _ => assert_eq!(ours, theirs, "{what}"),
     }
 }
 
@@ -303,7 +320,43 @@ fn backward_passes_agree_with_finite_differences() {
             false,
         ),
     ];
-    for (name, make, masked) in &cases {
+    let more: Vec<(&str, Make, bool)> = vec![
+        (
+            "bidi_concat_seq",
+            Box::new(|| Box::new(Bidirectional::new(LSTM::new(3).return_sequences(true)))),
+            true,
+        ),
+        (
+            "bidi_mul",
+            Box::new(|| Box::new(Bidirectional::new(GRU::new(2)).merge_mode("mul"))),
+            false,
+        ),
+        (
+            "bidi_ave_seq",
+            Box::new(|| {
+                Box::new(
+                    Bidirectional::new(SimpleRNN::new(3).return_sequences(true)).merge_mode("ave"),
+                )
+            }),
+            true,
+        ),
+        (
+            "bidi_sum_dropout",
+            Box::new(|| {
+                Box::new(
+                    Bidirectional::new(LSTM::new(2).dropout(0.3).recurrent_dropout(0.3).seed(5))
+                        .merge_mode("sum"),
+                )
+            }),
+            false,
+        ),
+        (
+            "time_distributed",
+            Box::new(|| Box::new(TimeDistributed::new(Dense::new(2).activation("tanh")))),
+            false,
+        ),
+    ];
+    for (name, make, masked) in cases.iter().chain(&more) {
         gradcheck(name, make.as_ref(), &shape, masked.then_some(&mask[..]));
     }
 }
@@ -602,4 +655,50 @@ fn embedding_gradients_agree_with_finite_differences() {
             "d[{k}]"
         );
     }
+}
+
+#[test]
+fn a_keras_written_file_with_wrappers_loads_predicts_and_round_trips() {
+    let dir = fixtures().join("keras_files");
+    let p = read_json(dir.join("layers_rnn_wrappers_predictions.json"));
+    let mut m = load_model(dir.join("layers_rnn_wrappers.keras")).unwrap();
+    let classes: Vec<&str> = m.layers().iter().map(|l| l.class_name()).collect();
+    assert_eq!(
+        classes,
+        ["Bidirectional", "TimeDistributed", "Bidirectional", "Dense"]
+    );
+    let x = array(&p["x"]);
+    let pred = m.predict(&x, 32).unwrap();
+    close(
+        "wrapper predictions",
+        pred.as_slice().unwrap(),
+        array(&p["predictions"]).as_slice().unwrap(),
+        1e-5,
+    );
+    let out = std::env::temp_dir().join(format!("kerust-rnn-wrap-{}.keras", std::process::id()));
+    m.save(&out).unwrap();
+    let mut again = load_model(&out).unwrap();
+    std::fs::remove_file(&out).ok();
+    assert_eq!(m.get_weights(), again.get_weights());
+    assert_eq!(m.predict(&x, 32).unwrap(), again.predict(&x, 32).unwrap());
+    // summary() as Keras prints it for the same architecture.
+    let fresh = Sequential::new(vec![
+        kerust::layers::Input::new(&[5, 3]).into(),
+        Bidirectional::new(LSTM::new(4).return_sequences(true)).into(),
+        TimeDistributed::new(Dense::new(3).activation("relu")).into(),
+        Bidirectional::new(GRU::new(2)).merge_mode("ave").into(),
+        // Keras's name counter is global to the session, so the Dense wrapped above took
+        // `dense`; kerust names per model, by the model's own layers.
+        Dense::new(1).name("dense_1").into(),
+    ])
+    .unwrap()
+    .with_name("wrappers");
+    assert_eq!(fresh.summary_string(), p["summary_text"].as_str().unwrap());
+    let e = Sequential::new(vec![Bidirectional::new(LSTM::new(4))
+        .merge_mode("max")
+        .input_shape(&[3, 2])
+        .into()])
+    .unwrap_err()
+    .to_string();
+    assert!(e.contains("merge_mode") && e.contains("concat"), "{e}");
 }

@@ -10,6 +10,7 @@ mod embedding;
 mod flatten;
 mod input;
 mod recurrent;
+mod time_distributed;
 
 pub use activation::Activation as ActivationLayer;
 pub use dense::Dense;
@@ -17,7 +18,8 @@ pub use dropout::Dropout;
 pub use embedding::Embedding;
 pub use flatten::Flatten;
 pub use input::{Input, InputLayer};
-pub use recurrent::{SimpleRNN, GRU, LSTM};
+pub use recurrent::{Bidirectional, RecurrentLayer, SimpleRNN, GRU, LSTM};
+pub use time_distributed::TimeDistributed;
 
 use crate::rng::Rng;
 use crate::tensor::Tensor;

@@ -1112,3 +1112,497 @@ impl GRU {
         self
     }
 }
+
+/// A recurrent layer given to [`Bidirectional`]: [`LSTM`], [`GRU`] or [`SimpleRNN`].
+pub trait RecurrentLayer: Layer + sealed::Sealed {
+    #[doc(hidden)]
+    fn into_engine(self) -> RnnEngine;
+}
+
+mod sealed {
+    pub trait Sealed {}
+    impl Sealed for super::LSTM {}
+    impl Sealed for super::GRU {}
+    impl Sealed for super::SimpleRNN {}
+}
+
+/// The engine inside a recurrent layer (opaque).
+#[doc(hidden)]
+#[derive(Debug)]
+pub struct RnnEngine(Rnn);
+
+impl RecurrentLayer for LSTM {
+    fn into_engine(self) -> RnnEngine {
+        RnnEngine(self.0)
+    }
+}
+impl RecurrentLayer for GRU {
+    fn into_engine(self) -> RnnEngine {
+        RnnEngine(self.0)
+    }
+}
+impl RecurrentLayer for SimpleRNN {
+    fn into_engine(self) -> RnnEngine {
+        RnnEngine(self.0)
+    }
+}
+
+/// How [`Bidirectional`] merges the two directions.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Merge {
+    Concat,
+    Sum,
+    Mul,
+    Ave,
+}
+
+impl Merge {
+    fn name(self) -> &'static str {
+        match self {
+            Merge::Concat => "concat",
+            Merge::Sum => "sum",
+            Merge::Mul => "mul",
+            Merge::Ave => "ave",
+        }
+    }
+}
+
+/// Keras's `Bidirectional` wrapper: runs a recurrent layer forward and a copy of it
+/// backward over the sequence (the backward output reversed back into time order when
+/// sequences are returned), and merges the two by `concat` (default), `sum`, `mul` or `ave`.
+///
+/// Its variables are the forward layer's, then the backward layer's.
+///
+/// ```
+/// use kerust::layers::{Bidirectional, Dense, LSTM};
+/// use kerust::models::Sequential;
+/// let model = Sequential::new(vec![
+///     Bidirectional::new(LSTM::new(16).return_sequences(true)).input_shape(&[10, 8]).into(),
+///     Bidirectional::new(LSTM::new(8)).merge_mode("ave").into(),
+///     Dense::new(1).into(),
+/// ])?;
+/// assert_eq!(model.layers()[0].output_shape(), &[10, 32]);
+/// assert_eq!(model.layers()[1].output_shape(), &[8]);
+/// # Ok::<(), kerust::Error>(())
+/// ```
+#[derive(Debug)]
+pub struct Bidirectional {
+    name: String,
+    fwd: Rnn,
+    bwd: Rnn,
+    merge: Merge,
+    input_shape: Option<Vec<usize>>,
+    deferred_error: Option<Error>,
+    params: Vec<Param>,
+    nf: usize,
+    out_shape: Vec<usize>,
+    yf: Tensor,
+    yb: Tensor,
+    gyf: Tensor,
+    gyb: Tensor,
+    gxb: Tensor,
+}
+
+fn snake_class(class: &str) -> String {
+    let mut s = String::new();
+    let mut prev_lower = false;
+    for c in class.chars() {
+        if c.is_ascii_uppercase() && prev_lower {
+            s.push('_');
+        }
+        prev_lower = c.is_ascii_lowercase() || c.is_ascii_digit();
+        s.push(c.to_ascii_lowercase());
+    }
+    s
+}
+
+impl Bidirectional {
+    /// Wraps `layer`; the backward copy has the same configuration with `go_backwards`
+    /// flipped. As in Keras, masked timesteps give zeros when sequences are returned.
+    pub fn new(layer: impl RecurrentLayer) -> Self {
+        let mut fwd = layer.into_engine().0;
+        let base = if fwd.name.is_empty() {
+            snake_class(fwd.cell.class_name())
+        } else {
+            fwd.name.trim_start_matches("forward_").to_string()
+        };
+        let mut bwd = Rnn::new(fwd.cell, fwd.units);
+        bwd.activation = fwd.activation;
+        bwd.recurrent_activation = fwd.recurrent_activation;
+        bwd.use_bias = fwd.use_bias;
+        bwd.kernel_initializer = fwd.kernel_initializer;
+        bwd.recurrent_initializer = fwd.recurrent_initializer;
+        bwd.bias_initializer = fwd.bias_initializer;
+        bwd.unit_forget_bias = fwd.unit_forget_bias;
+        bwd.kernel_regularizer = fwd.kernel_regularizer;
+        bwd.recurrent_regularizer = fwd.recurrent_regularizer;
+        bwd.bias_regularizer = fwd.bias_regularizer;
+        bwd.return_sequences = fwd.return_sequences;
+        bwd.return_state = fwd.return_state;
+        bwd.go_backwards = !fwd.go_backwards;
+        bwd.dropout = fwd.dropout;
+        bwd.recurrent_dropout = fwd.recurrent_dropout;
+        bwd.seed = fwd.seed.map(|s| s.wrapping_add(1));
+        if let Some(s) = bwd.seed {
+            bwd.rng = Rng::new(s);
+        }
+        bwd.deferred_error = fwd.deferred_error.take();
+        fwd.zero_output_for_mask = fwd.return_sequences;
+        bwd.zero_output_for_mask = bwd.return_sequences;
+        fwd.name = format!("forward_{base}");
+        bwd.name = format!("backward_{base}");
+        Bidirectional {
+            name: String::new(),
+            input_shape: fwd.input_shape.take(),
+            fwd,
+            bwd,
+            merge: Merge::Concat,
+            deferred_error: None,
+            params: Vec::new(),
+            nf: 0,
+            out_shape: Vec::new(),
+            yf: Tensor::default(),
+            yb: Tensor::default(),
+            gyf: Tensor::default(),
+            gyb: Tensor::default(),
+            gxb: Tensor::default(),
+        }
+    }
+
+    /// `"concat"` (default), `"sum"`, `"mul"` or `"ave"`. Keras's `None` (two outputs) has
+    /// no meaning in a `Sequential` model.
+    pub fn merge_mode(mut self, mode: &str) -> Self {
+        match parse_merge(mode) {
+            Ok(m) => self.merge = m,
+            Err(e) => self.deferred_error = Some(e),
+        }
+        self
+    }
+
+    /// The shape of one input sample `(timesteps, features)`.
+    pub fn input_shape(mut self, shape: &[usize]) -> Self {
+        self.input_shape = Some(shape.to_vec());
+        self
+    }
+
+    /// A user-chosen layer name.
+    pub fn name(mut self, name: &str) -> Self {
+        self.name = name.to_string();
+        self
+    }
+
+    fn what(&self) -> String {
+        format!("Bidirectional layer '{}'", self.name)
+    }
+
+    /// Reads Keras's `Bidirectional` config (`layer`, `backward_layer`, `merge_mode`).
+    pub(crate) fn from_keys(keys: &mut Keys<'_>, ctx: &str) -> Result<Self> {
+        let merge =
+            match keys.get("merge_mode") {
+                None => return Err(keys.err(
+                    "merge_mode=None gives two outputs, which a Sequential model cannot pass on",
+                )),
+                Some(Value::String(s)) => parse_merge(s).map_err(|e| keys.err(e.to_string()))?,
+                Some(v) => {
+                    return Err(keys.err(format!(
+                        "`merge_mode` must be a string, got {}",
+                        cfg::brief(v)
+                    )))
+                }
+            };
+        let layer = keys
+            .get("layer")
+            .ok_or_else(|| keys.err("Bidirectional needs `layer`"))?;
+        let fwd = inner_rnn(layer, &format!("{ctx}, `layer`"))?;
+        let bwd = match keys.get("backward_layer") {
+            Some(v) => Some(inner_rnn(v, &format!("{ctx}, `backward_layer`"))?),
+            None => None,
+        };
+        keys.ignore(&["weights"]);
+        let mut b = Bidirectional::new(LSTM(fwd));
+        b.merge = merge;
+        if let Some(bwd) = bwd {
+            if bwd.go_backwards == b.fwd.go_backwards
+                || bwd.return_sequences != b.fwd.return_sequences
+            {
+                return Err(keys.err(
+                    "the backward layer must have the opposite go_backwards and the same return_sequences",
+                ));
+            }
+            b.bwd = bwd;
+            b.bwd.zero_output_for_mask = b.bwd.return_sequences;
+        }
+        Ok(b)
+    }
+
+    /// Moves the variables into the two engines for `f`, and back.
+    fn with_engines<R>(&mut self, f: impl FnOnce(&mut Rnn, &mut Rnn) -> R) -> R {
+        self.fwd.params.extend(self.params.drain(..self.nf));
+        self.bwd.params.append(&mut self.params);
+        let r = f(&mut self.fwd, &mut self.bwd);
+        self.params.append(&mut self.fwd.params);
+        self.params.append(&mut self.bwd.params);
+        r
+    }
+}
+
+fn parse_merge(mode: &str) -> Result<Merge> {
+    Ok(match mode {
+        "concat" => Merge::Concat,
+        "sum" => Merge::Sum,
+        "mul" => Merge::Mul,
+        "ave" => Merge::Ave,
+        _ => {
+            return Err(Error::unknown(
+                "merge_mode",
+                mode,
+                &["concat", "sum", "mul", "ave"],
+            ))
+        }
+    })
+}
+
+/// A recurrent layer serialized inside a wrapper's config.
+fn inner_rnn(v: &Value, ctx: &str) -> Result<Rnn> {
+    let class = v.get("class_name").and_then(|c| c.as_str()).unwrap_or("");
+    let cell = match class {
+        "LSTM" => Cell::Lstm,
+        "GRU" => Cell::Gru,
+        "SimpleRNN" => Cell::Simple,
+        _ => {
+            return Err(cfg::cfg_err(
+                ctx,
+                format!(
+                    "Bidirectional wraps LSTM, GRU or SimpleRNN in kerust, got {}",
+                    cfg::brief(v.get("class_name").unwrap_or(&Value::Null))
+                ),
+            ))
+        }
+    };
+    let config = v.get("config").unwrap_or(&Value::Null);
+    let mut keys = Keys::new(config, format!("{ctx} ({class})"))?;
+    let name = keys.str("name")?.unwrap_or("").to_string();
+    keys.ignore(&["trainable", "dtype"]);
+    keys.require("activity_regularizer", |_| false, "activity regularization")?;
+    let mut r = Rnn::from_keys(cell, &mut keys, ctx)?;
+    keys.finish()?;
+    r.name = name;
+    Ok(r)
+}
+
+fn inner_config(r: &Rnn, input_shape: &[usize]) -> Value {
+    let mut shape = vec![Value::Null];
+    shape.extend(input_shape.iter().map(|&d| Value::from(d)));
+    serde_json::json!({
+        "module": "keras.layers",
+        "class_name": r.cell.class_name(),
+        "config": r.config(),
+        "registered_name": null,
+        "build_config": {"input_shape": shape},
+    })
+}
+
+impl Layer for Bidirectional {
+    fn class_name(&self) -> &'static str {
+        "Bidirectional"
+    }
+    fn name(&self) -> &str {
+        &self.name
+    }
+    fn set_name(&mut self, name: String) {
+        self.name = name;
+    }
+    fn declared_input_shape(&self) -> Option<&[usize]> {
+        self.input_shape.as_deref()
+    }
+    fn plan(&self, input_shape: &[usize]) -> Result<(Vec<usize>, usize)> {
+        let (mut of, nf) = self.fwd.plan(input_shape)?;
+        let (ob, nb) = self.bwd.plan(input_shape)?;
+        let (hf, hb) = (self.fwd.units, self.bwd.units);
+        let last = of.len() - 1;
+        of[last] = match self.merge {
+            Merge::Concat => hf + hb,
+            _ if hf == hb => hf,
+            _ => {
+                return Err(Error::shape(
+                    self.what(),
+                    format!(
+                        "two directions of equal units for merge_mode '{}'",
+                        self.merge.name()
+                    ),
+                    format!("{hf} and {hb} units"),
+                ))
+            }
+        };
+        let _ = ob;
+        Ok((of, nf.saturating_add(nb)))
+    }
+    fn build(&mut self, input_shape: &[usize], rng: &mut Rng) -> Result<Vec<usize>> {
+        if let Some(e) = self.deferred_error.take() {
+            return Err(e);
+        }
+        let (out, _) = self.plan(input_shape)?;
+        self.fwd.build(input_shape, rng)?;
+        self.bwd.build(input_shape, rng)?;
+        self.nf = self.fwd.params.len();
+        self.params.clear();
+        self.params.append(&mut self.fwd.params);
+        self.params.append(&mut self.bwd.params);
+        self.out_shape = out.clone();
+        Ok(out)
+    }
+    fn output_shape(&self) -> &[usize] {
+        &self.out_shape
+    }
+    fn forward(&mut self, x: &Tensor, y: &mut Tensor, training: bool) {
+        let (mut yf, mut yb) = (std::mem::take(&mut self.yf), std::mem::take(&mut self.yb));
+        self.with_engines(|f, b| {
+            f.forward(x, &mut yf, training);
+            b.forward(x, &mut yb, training);
+        });
+        let (hf, hb) = (self.fwd.units, self.bwd.units);
+        let nb = x.rows();
+        let (nt, seq) = (self.fwd.steps, self.fwd.return_sequences);
+        y.resize_batch(nb, &self.out_shape);
+        let rows = if seq { nb * nt } else { nb };
+        let ho = *self.out_shape.last().expect("built");
+        for r in 0..rows {
+            // The backward direction's output for the same timestep (reversed when sequences).
+            let rb = if seq {
+                (r / nt) * nt + (nt - 1 - r % nt)
+            } else {
+                r
+            };
+            let (a, bb) = (
+                &yf.data()[r * hf..(r + 1) * hf],
+                &yb.data()[rb * hb..(rb + 1) * hb],
+            );
+            let o = &mut y.data_mut()[r * ho..(r + 1) * ho];
+            match self.merge {
+                Merge::Concat => {
+                    o[..hf].copy_from_slice(a);
+                    o[hf..].copy_from_slice(bb);
+                }
+                Merge::Sum => o
+                    .iter_mut()
+                    .zip(a.iter().zip(bb))
+                    .for_each(|(o, (p, q))| *o = p + q),
+                Merge::Mul => o
+                    .iter_mut()
+                    .zip(a.iter().zip(bb))
+                    .for_each(|(o, (p, q))| *o = p * q),
+                Merge::Ave => o
+                    .iter_mut()
+                    .zip(a.iter().zip(bb))
+                    .for_each(|(o, (p, q))| *o = (p + q) / 2.0),
+            }
+        }
+        self.yf = yf;
+        self.yb = yb;
+    }
+    fn backward(&mut self, x: &Tensor, _y: &Tensor, gy: &mut Tensor, gx: Option<&mut Tensor>) {
+        let (hf, hb) = (self.fwd.units, self.bwd.units);
+        let nb = x.rows();
+        let (nt, seq) = (self.fwd.steps, self.fwd.return_sequences);
+        let rows = if seq { nb * nt } else { nb };
+        let ho = *self.out_shape.last().expect("built");
+        self.gyf.resize(self.yf.shape());
+        self.gyb.resize(self.yb.shape());
+        for r in 0..rows {
+            let rb = if seq {
+                (r / nt) * nt + (nt - 1 - r % nt)
+            } else {
+                r
+            };
+            let g = &gy.data()[r * ho..(r + 1) * ho];
+            let gf = &mut self.gyf.data_mut()[r * hf..(r + 1) * hf];
+            let gb = &mut self.gyb.data_mut()[rb * hb..(rb + 1) * hb];
+            match self.merge {
+                Merge::Concat => {
+                    gf.copy_from_slice(&g[..hf]);
+                    gb.copy_from_slice(&g[hf..]);
+                }
+                Merge::Sum => {
+                    gf.copy_from_slice(g);
+                    gb.copy_from_slice(g);
+                }
+                Merge::Ave => {
+                    gf.iter_mut().zip(g).for_each(|(o, v)| *o = v / 2.0);
+                    gb.iter_mut().zip(g).for_each(|(o, v)| *o = v / 2.0);
+                }
+                Merge::Mul => {
+                    let yf = &self.yf.data()[r * hf..(r + 1) * hf];
+                    let yb = &self.yb.data()[rb * hb..(rb + 1) * hb];
+                    gf.iter_mut()
+                        .zip(g.iter().zip(yb))
+                        .for_each(|(o, (v, q))| *o = v * q);
+                    gb.iter_mut()
+                        .zip(g.iter().zip(yf))
+                        .for_each(|(o, (v, p))| *o = v * p);
+                }
+            }
+        }
+        let (gyf, gyb, mut gxb) = (
+            std::mem::take(&mut self.gyf),
+            std::mem::take(&mut self.gyb),
+            std::mem::take(&mut self.gxb),
+        );
+        self.with_engines(|f, b| match gx {
+            Some(gx) => {
+                f.backward(x, &gyf, Some(gx));
+                b.backward(x, &gyb, Some(&mut gxb));
+                for (a, v) in gx.data_mut().iter_mut().zip(gxb.data()) {
+                    *a += v;
+                }
+            }
+            None => {
+                f.backward(x, &gyf, None);
+                b.backward(x, &gyb, None);
+            }
+        });
+        self.gyf = gyf;
+        self.gyb = gyb;
+        self.gxb = gxb;
+    }
+    fn params(&self) -> &[Param] {
+        &self.params
+    }
+    fn params_mut(&mut self) -> &mut [Param] {
+        &mut self.params
+    }
+    fn set_rng(&mut self, mut rng: Rng) {
+        if self.fwd.seed.is_none() {
+            self.fwd.rng = rng.fork();
+        }
+        if self.bwd.seed.is_none() {
+            self.bwd.rng = rng.fork();
+        }
+    }
+    fn weight_groups(&self) -> Vec<(String, usize)> {
+        vec![
+            ("vars".into(), 0),
+            ("forward_layer/vars".into(), 0),
+            ("forward_layer/cell/vars".into(), self.nf),
+            ("backward_layer/vars".into(), 0),
+            (
+                "backward_layer/cell/vars".into(),
+                self.params.len() - self.nf,
+            ),
+        ]
+    }
+    fn set_input_mask(&mut self, mask: Option<&[f32]>) {
+        self.fwd.set_input_mask(mask);
+        self.bwd.set_input_mask(mask);
+    }
+    fn output_mask(&self) -> Option<&[f32]> {
+        (self.fwd.return_sequences && self.fwd.bufs.has_mask).then_some(&self.fwd.bufs.mask[..])
+    }
+    fn config(&self) -> Value {
+        let mut m = base_config(&self.name, true);
+        let in_shape = [self.fwd.steps, self.fwd.in_dim];
+        m.insert("merge_mode".into(), self.merge.name().into());
+        m.insert("layer".into(), inner_config(&self.fwd, &in_shape));
+        m.insert("backward_layer".into(), inner_config(&self.bwd, &in_shape));
+        Value::Object(m)
+    }
+}

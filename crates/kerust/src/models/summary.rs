@@ -40,17 +40,50 @@ fn rule(l: char, m: char, r: char, fill: char) -> String {
     s
 }
 
+/// The lines of `s` wrapped to `w` characters as rich wraps table cells: at spaces, and a
+/// word longer than the cell folded at the cell's width.
+fn wrap(s: &str, w: usize) -> Vec<String> {
+    let mut lines: Vec<String> = Vec::new();
+    let mut cur = String::new();
+    for word in s.split(' ') {
+        let mut word: Vec<char> = word.chars().collect();
+        let used = cur.chars().count();
+        if used > 0 && used + 1 + word.len() <= w {
+            cur.push(' ');
+            cur.extend(&word);
+            continue;
+        }
+        if used > 0 {
+            lines.push(std::mem::take(&mut cur));
+        }
+        while word.len() > w {
+            lines.push(word.drain(..w).collect());
+        }
+        cur.extend(&word);
+    }
+    lines.push(cur);
+    lines
+}
+
+/// One table row; a cell too long for its column wraps onto more lines, as in Keras.
 fn row(edge: char, cells: [&str; 3]) -> String {
-    let clip = |s: &str, w: usize| s.chars().take(w).collect::<String>();
-    format!(
-        "{edge} {:<a$} {edge} {:<b$} {edge} {:>c$} {edge}",
-        clip(cells[0], W[0] - 2),
-        clip(cells[1], W[1] - 2),
-        clip(cells[2], W[2] - 2),
-        a = W[0] - 2,
-        b = W[1] - 2,
-        c = W[2] - 2
-    )
+    let cols: Vec<Vec<String>> = cells.iter().zip(W).map(|(c, w)| wrap(c, w - 2)).collect();
+    let n = cols.iter().map(|c| c.len()).max().unwrap_or(1);
+    let cell = |i: usize, k: usize| cols[i].get(k).map_or("", |s| s.as_str());
+    (0..n)
+        .map(|k| {
+            format!(
+                "{edge} {:<a$} {edge} {:<b$} {edge} {:>c$} {edge}",
+                cell(0, k),
+                cell(1, k),
+                cell(2, k),
+                a = W[0] - 2,
+                b = W[1] - 2,
+                c = W[2] - 2
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 impl Sequential {
@@ -143,5 +176,15 @@ mod tests {
         assert_eq!(with_commas(999), "999");
         assert_eq!(readable_bytes(101770 * 4), "397.54 KB");
         assert_eq!(readable_bytes(0), "0.00 B");
+    }
+
+    #[test]
+    fn long_cells_wrap_as_in_keras() {
+        assert_eq!(
+            wrap("time_distributed (TimeDistributed)", 31),
+            ["time_distributed", "(TimeDistributed)"]
+        );
+        assert_eq!(wrap("dense (Dense)", 31), ["dense (Dense)"]);
+        assert_eq!(wrap("abcdef", 4), ["abcd", "ef"]);
     }
 }
