@@ -40,50 +40,49 @@ fn rule(l: char, m: char, r: char, fill: char) -> String {
     s
 }
 
-/// The lines of `s` wrapped to `w` characters as rich wraps table cells: at spaces, and a
-/// word longer than the cell folded at the cell's width.
+/// Word-wraps `s` to `w` columns as rich does in Keras's table: words move to the next
+/// line whole; a word longer than a line is cut into pieces of `w`.
 fn wrap(s: &str, w: usize) -> Vec<String> {
-    let mut lines: Vec<String> = Vec::new();
-    let mut cur = String::new();
-    for word in s.split(' ') {
+    let mut lines = Vec::new();
+    let mut cur: Vec<char> = Vec::new();
+    for word in s.split(' ').filter(|p| !p.is_empty()) {
         let mut word: Vec<char> = word.chars().collect();
-        let used = cur.chars().count();
-        if used > 0 && used + 1 + word.len() <= w {
+        if !cur.is_empty() && cur.len() + 1 + word.len() <= w {
             cur.push(' ');
-            cur.extend(&word);
+            cur.extend(word);
             continue;
         }
-        if used > 0 {
-            lines.push(std::mem::take(&mut cur));
+        if !cur.is_empty() {
+            lines.push(cur.drain(..).collect());
         }
         while word.len() > w {
             lines.push(word.drain(..w).collect());
         }
-        cur.extend(&word);
+        cur = word;
     }
-    lines.push(cur);
+    if !cur.is_empty() || lines.is_empty() {
+        lines.push(cur.into_iter().collect());
+    }
     lines
 }
 
-/// One table row; a cell too long for its column wraps onto more lines, as in Keras.
 fn row(edge: char, cells: [&str; 3]) -> String {
     let cols: Vec<Vec<String>> = cells.iter().zip(W).map(|(c, w)| wrap(c, w - 2)).collect();
-    let n = cols.iter().map(|c| c.len()).max().unwrap_or(1);
-    let cell = |i: usize, k: usize| cols[i].get(k).map_or("", |s| s.as_str());
-    (0..n)
-        .map(|k| {
-            format!(
-                "{edge} {:<a$} {edge} {:<b$} {edge} {:>c$} {edge}",
-                cell(0, k),
-                cell(1, k),
-                cell(2, k),
-                a = W[0] - 2,
-                b = W[1] - 2,
-                c = W[2] - 2
-            )
-        })
-        .collect::<Vec<_>>()
-        .join("\n")
+    let height = cols.iter().map(|c| c.len()).max().unwrap_or(1);
+    let mut out = Vec::with_capacity(height);
+    for i in 0..height {
+        let cell = |k: usize| cols[k].get(i).map_or("", |s| s.as_str());
+        out.push(format!(
+            "{edge} {:<a$} {edge} {:<b$} {edge} {:>c$} {edge}",
+            cell(0),
+            cell(1),
+            cell(2),
+            a = W[0] - 2,
+            b = W[1] - 2,
+            c = W[2] - 2
+        ));
+    }
+    out.join("\n")
 }
 
 impl Sequential {
@@ -179,12 +178,12 @@ mod tests {
     }
 
     #[test]
-    fn long_cells_wrap_as_in_keras() {
+    fn long_cells_wrap_as_rich_wraps_them() {
         assert_eq!(
-            wrap("time_distributed (TimeDistributed)", 31),
-            ["time_distributed", "(TimeDistributed)"]
+            wrap("average_pooling1d (AveragePooling1D)", 31),
+            ["average_pooling1d", "(AveragePooling1D)"]
         );
-        assert_eq!(wrap("dense (Dense)", 31), ["dense (Dense)"]);
         assert_eq!(wrap("abcdef", 4), ["abcd", "ef"]);
+        assert_eq!(wrap("", 4), [""]);
     }
 }
