@@ -145,6 +145,9 @@ impl Activation {
 }
 
 impl Layer for Activation {
+    fn passes_mask(&self) -> bool {
+        true
+    }
     fn class_name(&self) -> &'static str {
         "Activation"
     }

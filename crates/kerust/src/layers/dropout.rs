@@ -81,6 +81,9 @@ impl Dropout {
 }
 
 impl Layer for Dropout {
+    fn passes_mask(&self) -> bool {
+        true
+    }
     fn class_name(&self) -> &'static str {
         "Dropout"
     }

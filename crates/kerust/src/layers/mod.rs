@@ -6,16 +6,20 @@
 mod activation;
 mod dense;
 mod dropout;
+mod embedding;
 mod flatten;
 mod global_pooling;
 mod input;
 mod noise;
 mod normalization;
+mod recurrent;
 mod reshaping;
+mod time_distributed;
 
 pub use activation::Activation as ActivationLayer;
 pub use dense::Dense;
 pub use dropout::Dropout;
+pub use embedding::Embedding;
 pub use flatten::Flatten;
 pub use global_pooling::{
     GlobalAveragePooling1D, GlobalAveragePooling2D, GlobalAveragePooling3D, GlobalMaxPooling1D,
@@ -27,9 +31,11 @@ pub use normalization::{
     BatchNormalization, GroupNormalization, LayerNormalization, UnitNormalization,
 };
 
+pub use recurrent::{Bidirectional, RecurrentLayer, SimpleRNN, GRU, LSTM};
 pub use reshaping::{
     Cropping2D, IntoPairs, IntoSize, Permute, RepeatVector, Reshape, UpSampling2D, ZeroPadding2D,
 };
+pub use time_distributed::TimeDistributed;
 
 use crate::rng::Rng;
 use crate::tensor::Tensor;
@@ -189,6 +195,30 @@ pub trait Layer: Send + std::fmt::Debug {
         for p in self.params_mut() {
             p.trainable = trainable;
         }
+    }
+    /// Where the layer's variables live under `layers/<name>/` in a Keras weights file:
+    /// `(group path, number of variables)` in [`params`](Self::params) order. Keras keeps a
+    /// recurrent layer's variables in its cell (`[("vars", 0), ("cell/vars", 3)]`).
+    fn weight_groups(&self) -> Vec<(String, usize)> {
+        vec![("vars".into(), self.params().len())]
+    }
+    /// Keras's timestep mask: called before each `forward` with the mask of the layer's
+    /// input (`(batch, timesteps)`, 1 = keep, 0 = masked), or `None`.
+    fn set_input_mask(&mut self, _mask: Option<&[f32]>) {}
+    /// The mask of the layer's output after `forward` (Keras's `compute_mask`), or `None`
+    /// when the layer produces or passes on none.
+    fn output_mask(&self) -> Option<&[f32]> {
+        None
+    }
+    /// True when the layer hands its input's timestep mask on unchanged (Keras's
+    /// `supports_masking` on Dense, Dropout, Activation), when it has none of its own.
+    fn passes_mask(&self) -> bool {
+        false
+    }
+    /// Checks the model's input data when this is the first layer (an `Embedding` refuses
+    /// indices outside its vocabulary), before any batch runs.
+    fn check_input(&self, _x: &[f32]) -> Result<()> {
+        Ok(())
     }
 }
 

@@ -379,6 +379,21 @@ impl Sequential {
         self.acts.resize_with(n + 1, Tensor::default);
         for i in 0..n {
             let (a, b) = self.acts.split_at_mut(i + 1);
+            if i > 0 {
+                // Keras's timestep masks (Embedding(mask_zero=True) -> RNN) flow layer to layer.
+                let (lo, hi) = self.layers.split_at_mut(i);
+                let mut j = i - 1;
+                let mask = loop {
+                    if let Some(m) = lo[j].output_mask() {
+                        break Some(m);
+                    }
+                    if j == 0 || !lo[j].passes_mask() {
+                        break None;
+                    }
+                    j -= 1;
+                };
+                hi[0].set_input_mask(mask);
+            }
             self.layers[i].forward(&a[i], &mut b[0], training);
         }
     }

@@ -242,13 +242,19 @@ impl Sequential {
 
     fn ensure_built_for(&mut self, x: &Inputs) -> Result<()> {
         match &self.input_shape {
-            None => self.build(&x.dims),
-            Some(s) if *s == x.dims => Ok(()),
-            Some(s) => Err(Error::shape(
-                "model input",
-                fmt_shape(None, s),
-                fmt_shape(Some(x.n), &x.dims),
-            )),
+            None => self.build(&x.dims)?,
+            Some(s) if *s == x.dims => {}
+            Some(s) => {
+                return Err(Error::shape(
+                    "model input",
+                    fmt_shape(None, s),
+                    fmt_shape(Some(x.n), &x.dims),
+                ))
+            }
+        }
+        match self.layers.first() {
+            Some(l) => l.check_input(&x.data),
+            None => Ok(()),
         }
     }
 
@@ -476,6 +482,9 @@ impl Sequential {
         let (n_train, val) = match o.validation_data.take() {
             Some((vx, vy)) => {
                 let vxi = inputs(&vx, "validation_data x")?;
+                if let Some(l) = self.layers.first() {
+                    l.check_input(&vxi.data)?;
+                }
                 if vxi.dims != xi.dims {
                     return Err(Error::shape(
                         "validation_data x",

@@ -48,6 +48,12 @@ pub const LAYER_CLASSES: &[&str] = &[
     "SpatialDropout2D",
     "GaussianNoise",
     "GaussianDropout",
+    "LSTM",
+    "GRU",
+    "SimpleRNN",
+    "Embedding",
+    "Bidirectional",
+    "TimeDistributed",
 ];
 
 /// Most parameters a model read from an architecture-only JSON may declare (4 GiB of
@@ -279,7 +285,7 @@ fn sample_shape(keys: &Keys<'_>, k: &str, v: &Value, has_batch: bool) -> Result<
 }
 
 /// `(class_name, config)` of a serialized object `{"class_name": ..., "config": ...}`.
-fn class_and_config<'a>(v: &'a Value, ctx: &str) -> Result<(&'a str, &'a Value)> {
+pub(crate) fn class_and_config<'a>(v: &'a Value, ctx: &str) -> Result<(&'a str, &'a Value)> {
     let class = v
         .get("class_name")
         .and_then(|c| c.as_str())
@@ -477,6 +483,12 @@ fn layer_from_keys(class: &str, keys: &mut Keys<'_>, ctx: &str) -> Result<Box<dy
         "SpatialDropout2D" => Box::new(SpatialDropout2D::from_keys(keys, ctx)?),
         "GaussianNoise" => Box::new(GaussianNoise::from_keys(keys, ctx)?),
         "GaussianDropout" => Box::new(GaussianDropout::from_keys(keys, ctx)?),
+        "LSTM" => Box::new(crate::layers::LSTM::from_keys(keys, ctx)?),
+        "GRU" => Box::new(crate::layers::GRU::from_keys(keys, ctx)?),
+        "SimpleRNN" => Box::new(crate::layers::SimpleRNN::from_keys(keys, ctx)?),
+        "Embedding" => Box::new(crate::layers::Embedding::from_keys(keys, ctx)?),
+        "Bidirectional" => Box::new(crate::layers::Bidirectional::from_keys(keys, ctx)?),
+        "TimeDistributed" => Box::new(crate::layers::TimeDistributed::from_keys(keys, ctx)?),
         _ => {
             return Err(Error::Config {
                 what: ctx.to_string(),
@@ -489,7 +501,7 @@ fn layer_from_keys(class: &str, keys: &mut Keys<'_>, ctx: &str) -> Result<Box<dy
     })
 }
 
-fn parse_layer(class: &str, config: &Value, ctx: String) -> Result<LayerSpec> {
+pub(crate) fn parse_layer(class: &str, config: &Value, ctx: String) -> Result<LayerSpec> {
     if !LAYER_CLASSES.contains(&class) || class == "InputLayer" {
         return Err(Error::Config {
             what: ctx,

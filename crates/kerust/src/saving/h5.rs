@@ -263,24 +263,32 @@ pub(crate) fn load_weights_h5(model: &mut Sequential, bytes: Vec<u8>, file: &str
     let keys = layer_keys(model);
     let mut values: Vec<Vec<Vec<f32>>> = Vec::with_capacity(model.layers.len());
     for (l, key) in model.layers.iter().zip(&keys) {
-        let group = format!("layers/{key}/vars");
-        let names = dataset_names(&f, &group);
-        if names.len() != l.params().len() {
-            return Err(ferr(
-                file,
-                format!(
-                    "layer '{}' has {} variables in the file and {} in the model",
-                    l.name(),
-                    names.len(),
-                    l.params().len()
-                ),
-            ));
-        }
-        let mut vs = Vec::with_capacity(names.len());
-        for (i, p) in l.params().iter().enumerate() {
-            match read_var(&f, &format!("{group}/{i}"), Some(p.value.shape()), file)?.data {
-                VarData::F32(d) => vs.push(d),
-                VarData::Int(_) => unreachable!("float expected"),
+        let mut vs = Vec::with_capacity(l.params().len());
+        let mut params = l.params().iter();
+        for (sub, count) in l.weight_groups() {
+            let group = format!("layers/{key}/{sub}");
+            let names = dataset_names(&f, &group);
+            if names.len() != count {
+                return Err(ferr(
+                    file,
+                    format!(
+                        "layer '{}' has {} variables in the file's '{group}' and {count} in the model",
+                        l.name(),
+                        names.len(),
+                    ),
+                ));
+            }
+            for i in 0..count {
+                let p = params.next().ok_or_else(|| {
+                    ferr(
+                        file,
+                        format!("layer '{}': weight groups and variables disagree", l.name()),
+                    )
+                })?;
+                match read_var(&f, &format!("{group}/{i}"), Some(p.value.shape()), file)?.data {
+                    VarData::F32(d) => vs.push(d),
+                    VarData::Int(_) => unreachable!("float expected"),
+                }
             }
         }
         values.push(vs);
@@ -321,6 +329,41 @@ pub(crate) fn load_weights_h5(model: &mut Sequential, bytes: Vec<u8>, file: &str
     Ok(())
 }
 
+/// Writes a layer's variable groups (paths such as `cell/vars`, split at `/`) under `g`.
+fn write_var_groups(
+    g: &mut hdf5_pure::GroupBuilder,
+    entries: &[(Vec<&str>, &[crate::layers::Param])],
+    layer: &str,
+) {
+    let mut heads: Vec<&str> = Vec::new();
+    for (path, _) in entries {
+        if let Some(h) = path.first() {
+            if !heads.contains(h) {
+                heads.push(h);
+            }
+        }
+    }
+    for head in heads {
+        let mut sub = g.create_group(head);
+        let mut deeper = Vec::new();
+        for (path, params) in entries.iter().filter(|(p, _)| p.first() == Some(&head)) {
+            if path.len() == 1 {
+                sub.set_attr("name", AttrValue::VarLenString(layer.to_string()));
+                for (i, p) in params.iter().enumerate() {
+                    let shape: Vec<u64> = p.value.shape().iter().map(|&d| d as u64).collect();
+                    sub.create_dataset(&i.to_string())
+                        .with_f32_data(p.value.data())
+                        .with_shape(&shape);
+                }
+            } else {
+                deeper.push((path[1..].to_vec(), *params));
+            }
+        }
+        write_var_groups(&mut sub, &deeper, layer);
+        g.add_group(sub.finish());
+    }
+}
+
 /// Writes the model's weights (and the optimizer's state when compiled) in Keras 3's
 /// layout, as `model.weights.h5` holds them.
 pub(crate) fn weights_h5(model: &Sequential) -> Result<Vec<u8>> {
@@ -328,15 +371,16 @@ pub(crate) fn weights_h5(model: &Sequential) -> Result<Vec<u8>> {
     let mut layers = b.create_group("layers");
     for (l, key) in model.layers.iter().zip(layer_keys(model)) {
         let mut lg = layers.create_group(&key);
-        let mut vars = lg.create_group("vars");
-        vars.set_attr("name", AttrValue::VarLenString(l.name().to_string()));
-        for (i, p) in l.params().iter().enumerate() {
-            let shape: Vec<u64> = p.value.shape().iter().map(|&d| d as u64).collect();
-            vars.create_dataset(&i.to_string())
-                .with_f32_data(p.value.data())
-                .with_shape(&shape);
+        let groups = l.weight_groups();
+        let mut entries = Vec::new();
+        let mut at = 0;
+        for (sub, count) in &groups {
+            let count = *count;
+            let end = (at + count).min(l.params().len());
+            entries.push((sub.split('/').collect::<Vec<_>>(), &l.params()[at..end]));
+            at = end;
         }
-        lg.add_group(vars.finish());
+        write_var_groups(&mut lg, &entries, l.name());
         layers.add_group(lg.finish());
     }
     b.add_group(layers.finish());
