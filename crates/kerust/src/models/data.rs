@@ -84,6 +84,7 @@ pub(crate) fn check_finite(data: &[f32], what: &str, row_len: usize) -> Result<(
     let mut acc = [0.0f32; 16];
     let mut chunks = data.chunks_exact(16);
     for c in &mut chunks {
+        #[allow(clippy::eq_op)] // deliberate: NaN for inf and NaN, 0 otherwise
         for (a, &v) in acc.iter_mut().zip(c) {
             *a += v - v;
         }
