@@ -361,7 +361,7 @@ impl Layer for Dense {
     }
 }
 
-fn regularizer_config(r: Option<Regularizer>) -> serde_json::Value {
+pub(crate) fn regularizer_config(r: Option<Regularizer>) -> serde_json::Value {
     match r {
         None => serde_json::Value::Null,
         Some(Regularizer::L1(l1)) => {

@@ -4,16 +4,25 @@
 //! the activations between layers and hands each layer its input, output and gradients.
 
 mod activation;
+mod conv;
+mod conv_geom;
 mod dense;
 mod dropout;
 mod flatten;
 mod input;
+mod pooling;
 
 pub use activation::Activation as ActivationLayer;
+pub use conv::{Conv, Conv1D, Conv2D, Conv3D};
+pub use conv_geom::{DataFormat, IntoDataFormat, IntoPadding, IntoWindow, Padding};
 pub use dense::Dense;
 pub use dropout::Dropout;
 pub use flatten::Flatten;
 pub use input::{Input, InputLayer};
+pub use pooling::{
+    AveragePooling1D, AveragePooling2D, AveragePooling3D, MaxPooling1D, MaxPooling2D, MaxPooling3D,
+    Pool,
+};
 
 use crate::rng::Rng;
 use crate::tensor::Tensor;

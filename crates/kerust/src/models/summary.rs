@@ -40,17 +40,49 @@ fn rule(l: char, m: char, r: char, fill: char) -> String {
     s
 }
 
+/// Word-wraps `s` to `w` columns as rich does in Keras's table: words move to the next
+/// line whole; a word longer than a line is cut into pieces of `w`.
+fn wrap(s: &str, w: usize) -> Vec<String> {
+    let mut lines = Vec::new();
+    let mut cur: Vec<char> = Vec::new();
+    for word in s.split(' ').filter(|p| !p.is_empty()) {
+        let mut word: Vec<char> = word.chars().collect();
+        if !cur.is_empty() && cur.len() + 1 + word.len() <= w {
+            cur.push(' ');
+            cur.extend(word);
+            continue;
+        }
+        if !cur.is_empty() {
+            lines.push(cur.drain(..).collect());
+        }
+        while word.len() > w {
+            lines.push(word.drain(..w).collect());
+        }
+        cur = word;
+    }
+    if !cur.is_empty() || lines.is_empty() {
+        lines.push(cur.into_iter().collect());
+    }
+    lines
+}
+
 fn row(edge: char, cells: [&str; 3]) -> String {
-    let clip = |s: &str, w: usize| s.chars().take(w).collect::<String>();
-    format!(
-        "{edge} {:<a$} {edge} {:<b$} {edge} {:>c$} {edge}",
-        clip(cells[0], W[0] - 2),
-        clip(cells[1], W[1] - 2),
-        clip(cells[2], W[2] - 2),
-        a = W[0] - 2,
-        b = W[1] - 2,
-        c = W[2] - 2
-    )
+    let cols: Vec<Vec<String>> = cells.iter().zip(W).map(|(c, w)| wrap(c, w - 2)).collect();
+    let height = cols.iter().map(|c| c.len()).max().unwrap_or(1);
+    let mut out = Vec::with_capacity(height);
+    for i in 0..height {
+        let cell = |k: usize| cols[k].get(i).map_or("", |s| s.as_str());
+        out.push(format!(
+            "{edge} {:<a$} {edge} {:<b$} {edge} {:>c$} {edge}",
+            cell(0),
+            cell(1),
+            cell(2),
+            a = W[0] - 2,
+            b = W[1] - 2,
+            c = W[2] - 2
+        ));
+    }
+    out.join("\n")
 }
 
 impl Sequential {
@@ -143,5 +175,15 @@ mod tests {
         assert_eq!(with_commas(999), "999");
         assert_eq!(readable_bytes(101770 * 4), "397.54 KB");
         assert_eq!(readable_bytes(0), "0.00 B");
+    }
+
+    #[test]
+    fn long_cells_wrap_as_rich_wraps_them() {
+        assert_eq!(
+            wrap("average_pooling1d (AveragePooling1D)", 31),
+            ["average_pooling1d", "(AveragePooling1D)"]
+        );
+        assert_eq!(wrap("abcdef", 4), ["abcd", "ef"]);
+        assert_eq!(wrap("", 4), [""]);
     }
 }

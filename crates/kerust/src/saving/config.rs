@@ -14,7 +14,22 @@ use crate::{Error, Result};
 use serde_json::{json, Map, Value};
 
 /// The layer classes kerust rebuilds from a Keras config.
-pub const LAYER_CLASSES: &[&str] = &["InputLayer", "Dense", "Activation", "Dropout", "Flatten"];
+pub const LAYER_CLASSES: &[&str] = &[
+    "InputLayer",
+    "Dense",
+    "Activation",
+    "Dropout",
+    "Flatten",
+    "Conv1D",
+    "Conv2D",
+    "Conv3D",
+    "MaxPooling1D",
+    "MaxPooling2D",
+    "MaxPooling3D",
+    "AveragePooling1D",
+    "AveragePooling2D",
+    "AveragePooling3D",
+];
 
 /// Most parameters a model read from an architecture-only JSON may declare (4 GiB of
 /// float32): anything larger is taken for a hostile file, not a model.
@@ -424,6 +439,15 @@ fn layer_from_keys(class: &str, keys: &mut Keys<'_>, ctx: &str) -> Result<Box<dy
         "Flatten" => Box::new(Flatten::from_keys(keys, ctx)?),
         "Dropout" => Box::new(Dropout::from_keys(keys, ctx)?),
         "Activation" => Box::new(ActivationLayer::from_keys(keys, ctx)?),
+        "Conv1D" => Box::new(crate::layers::Conv1D::from_keys(keys, ctx)?),
+        "Conv2D" => Box::new(crate::layers::Conv2D::from_keys(keys, ctx)?),
+        "Conv3D" => Box::new(crate::layers::Conv3D::from_keys(keys, ctx)?),
+        "MaxPooling1D" => Box::new(crate::layers::MaxPooling1D::from_keys(keys, ctx)?),
+        "MaxPooling2D" => Box::new(crate::layers::MaxPooling2D::from_keys(keys, ctx)?),
+        "MaxPooling3D" => Box::new(crate::layers::MaxPooling3D::from_keys(keys, ctx)?),
+        "AveragePooling1D" => Box::new(crate::layers::AveragePooling1D::from_keys(keys, ctx)?),
+        "AveragePooling2D" => Box::new(crate::layers::AveragePooling2D::from_keys(keys, ctx)?),
+        "AveragePooling3D" => Box::new(crate::layers::AveragePooling3D::from_keys(keys, ctx)?),
         _ => {
             return Err(Error::Config {
                 what: ctx.to_string(),

@@ -220,16 +220,7 @@ pub(crate) fn layer_keys(model: &Sequential) -> Vec<String> {
 
 /// Keras's `naming.to_snake_case` for class names (`InputLayer` -> `input_layer`).
 fn snake_case(class: &str) -> String {
-    let mut s = String::new();
-    let mut prev_lower = false;
-    for c in class.chars() {
-        if c.is_ascii_uppercase() && prev_lower {
-            s.push('_');
-        }
-        prev_lower = c.is_ascii_lowercase() || c.is_ascii_digit();
-        s.push(c.to_ascii_lowercase());
-    }
-    s
+    crate::models::snake(class)
 }
 
 /// Opens an HDF5 file held in memory, refusing a truncated one (shorter than the end of
