@@ -131,6 +131,41 @@ CASES = [
         lambda: L.AveragePooling3D((2, 2, 3), strides=1, padding="same"),
         (2, 3, 4, 5, 2),
     ),
+    (
+        "conv2d_transpose_same_s2",
+        lambda: L.Conv2DTranspose(3, 3, strides=2, padding="same", activation="relu"),
+        (2, 4, 5, 2),
+    ),
+    ("conv2d_transpose_valid_s3_k2", lambda: L.Conv2DTranspose(2, 2, strides=3), (2, 3, 4, 3)),
+    ("conv2d_transpose_k4_s2_same", lambda: L.Conv2DTranspose(2, 4, strides=2, padding="same"), (2, 3, 3, 2)),
+    (
+        "conv2d_transpose_channels_first",
+        lambda: L.Conv2DTranspose(3, (3, 2), strides=(2, 1), data_format="channels_first"),
+        (2, 2, 4, 3),
+    ),
+    (
+        "conv1d_transpose_dilated_same",
+        lambda: L.Conv1DTranspose(2, 3, dilation_rate=2, padding="same"),
+        (2, 6, 3),
+    ),
+    ("conv3d_transpose", lambda: L.Conv3DTranspose(2, 2, strides=2), (1, 2, 3, 2, 2)),
+    (
+        "depthwise2d_same_s2",
+        lambda: L.DepthwiseConv2D(3, depth_multiplier=2, strides=2, padding="same", activation="tanh"),
+        (2, 6, 5, 3),
+    ),
+    (
+        "depthwise2d_channels_first",
+        lambda: L.DepthwiseConv2D((2, 3), data_format="channels_first"),
+        (2, 3, 5, 6),
+    ),
+    ("depthwise1d", lambda: L.DepthwiseConv1D(3, depth_multiplier=2), (2, 7, 2)),
+    (
+        "separable2d_same",
+        lambda: L.SeparableConv2D(4, 3, depth_multiplier=2, padding="same", activation="relu"),
+        (2, 6, 6, 3),
+    ),
+    ("separable1d_s2", lambda: L.SeparableConv1D(3, 3, strides=2), (2, 9, 2)),
 ]
 
 
@@ -186,9 +221,23 @@ def gen_cases():
     )
 
 
-def keras_file_model():
+def keras_file_model(which="layers_conv"):
     keras.utils.set_random_seed(7)
     rng = np.random.default_rng(7)
+    if which == "layers_conv_more":
+        model = keras.Sequential(
+            [
+                keras.Input((8, 8, 3)),
+                L.DepthwiseConv2D(3, depth_multiplier=2, padding="same", activation="relu"),
+                L.SeparableConv2D(4, 3, activation="tanh"),
+                L.Conv2DTranspose(3, 3, strides=2, padding="same"),
+                L.MaxPooling2D(3, strides=2),
+                L.Flatten(),
+                L.Dense(5, activation="softmax"),
+            ],
+            name="conv_more",
+        )
+        return finish_keras_file(model, which, rng, (8, 8, 3))
     model = keras.Sequential(
         [
             keras.Input((12, 12, 2)),
@@ -201,18 +250,24 @@ def keras_file_model():
         ],
         name="conv_model",
     )
+    return finish_keras_file(model, which, rng, (12, 12, 2))
+
+
+def finish_keras_file(model, which, rng, shape):
     model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
-    x = rng.normal(size=(32, 12, 12, 2)).astype(np.float32)
+    x = rng.normal(size=(32, *shape)).astype(np.float32)
     y = rng.integers(0, 5, size=(32,))
     model.fit(x, y, batch_size=8, epochs=1, verbose=0)
-    path = os.path.join(OUT, "keras_files", "layers_conv.keras")
+    path = os.path.join(OUT, "keras_files", f"{which}.keras")
     model.save(path)
-    t = rng.normal(size=(10, 12, 12, 2)).astype(np.float32)
+    t = rng.normal(size=(10, *shape)).astype(np.float32)
     pred = model.predict(t, verbose=0)
+    back = keras.saving.load_model(path)
+    np.testing.assert_array_equal(back.predict(t, verbose=0), pred)
     write(
-        os.path.join("keras_files", "layers_conv_predictions.json"),
+        os.path.join("keras_files", f"{which}_predictions.json"),
         {
-            "_meta": meta(note="inputs float32 (10, 12, 12, 2); predictions = model.predict(inputs)"),
+            "_meta": meta(note=f"inputs float32 (10, {shape}); predictions = model.predict(inputs)"),
             "inputs": arr(t),
             "predictions": arr(pred),
         },
@@ -293,4 +348,5 @@ if __name__ == "__main__":
     else:
         gen_cases()
         keras_file_model()
+        keras_file_model("layers_conv_more")
         gen_summary()

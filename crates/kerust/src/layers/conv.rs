@@ -29,6 +29,9 @@ pub struct Conv<const N: usize> {
     data_format: DataFormat,
     dilation_rate: [usize; N],
     groups: usize,
+    /// `Some(m)` for a depthwise convolution (`filters = m * in_channels`,
+    /// `groups = in_channels`, kernel `(*kernel_size, in_channels, m)`).
+    depth_multiplier: Option<usize>,
     activation: Activation,
     use_bias: bool,
     kernel_initializer: Initializer,
@@ -100,6 +103,7 @@ impl<const N: usize> Conv<N> {
             data_format: DataFormat::ChannelsLast,
             dilation_rate: [1; N],
             groups: 1,
+            depth_multiplier: None,
             activation: Activation::Linear,
             use_bias: true,
             kernel_initializer: "glorot_uniform".parse().expect("known"),
@@ -224,11 +228,36 @@ impl<const N: usize> Conv<N> {
     }
 
     fn class(&self) -> &'static str {
-        match N {
-            1 => "Conv1D",
-            2 => "Conv2D",
-            _ => "Conv3D",
+        match (N, self.depth_multiplier.is_some()) {
+            (1, false) => "Conv1D",
+            (2, false) => "Conv2D",
+            (_, false) => "Conv3D",
+            (1, true) => "DepthwiseConv1D",
+            (_, true) => "DepthwiseConv2D",
         }
+    }
+
+    /// `(filters, groups)` for inputs of `c` channels.
+    fn filters_groups(&self, c: usize) -> (usize, usize) {
+        match self.depth_multiplier {
+            Some(m) => (c.saturating_mul(m), c),
+            None => (self.filters, self.groups),
+        }
+    }
+
+    /// A depthwise convolution (see [`DepthwiseConv`](super::DepthwiseConv)).
+    pub(crate) fn depthwise(kernel_size: [usize; N], depth_multiplier: usize) -> Self {
+        let mut c = Conv::new(1, kernel_size);
+        c.depth_multiplier = Some(depth_multiplier);
+        c
+    }
+
+    pub(crate) fn clear_bias_regularizer(&mut self) {
+        self.bias_regularizer = None;
+    }
+
+    pub(crate) fn set_depth_multiplier(&mut self, m: usize) {
+        self.depth_multiplier = Some(m);
     }
 
     fn what(&self) -> String {
@@ -241,7 +270,14 @@ impl<const N: usize> Conv<N> {
         if let Some(e) = &self.deferred_error {
             return Err(Error::arg("layer", format!("{what}: {e}")));
         }
-        if self.filters == 0 {
+        if let Some(m) = self.depth_multiplier {
+            if m == 0 {
+                return Err(Error::arg(
+                    "depth_multiplier",
+                    format!("{what} needs depth_multiplier > 0"),
+                ));
+            }
+        } else if self.filters == 0 {
             return Err(Error::arg("filters", format!("{what} needs filters > 0")));
         }
         if self.groups == 0 || !self.filters.is_multiple_of(self.groups) {
@@ -292,6 +328,9 @@ impl<const N: usize> Conv<N> {
             return Err(bad_shape());
         }
         let (spatial, c) = self.data_format.split(input_shape);
+        if self.depth_multiplier.is_some() {
+            return Ok((spatial, c));
+        }
         if !c.is_multiple_of(self.groups) {
             return Err(Error::arg(
                 "groups",
@@ -304,7 +343,7 @@ impl<const N: usize> Conv<N> {
         Ok((spatial, c))
     }
 
-    fn plan_out(&self, spatial: &[usize]) -> Result<Vec<usize>> {
+    fn plan_out(&self, spatial: &[usize], filters: usize) -> Result<Vec<usize>> {
         let (out, _) = Windows::plan(
             spatial,
             &self.kernel_size,
@@ -324,44 +363,71 @@ impl<const N: usize> Conv<N> {
                 format!("{spatial:?}"),
             )
         })?;
-        Ok(self.data_format.join(&out, self.filters))
+        Ok(self.data_format.join(&out, filters))
     }
 
     /// Reads Keras's config options of a `Conv{N}D`.
     pub(crate) fn from_keys(keys: &mut Keys<'_>, ctx: &str) -> Result<Self> {
-        let filters = keys
-            .usize("filters")?
-            .filter(|&u| u > 0)
-            .ok_or_else(|| keys.err("`filters` must be a positive integer"))?;
+        Self::from_keys_as(keys, ctx, false)
+    }
+
+    /// Reads Keras's config options of a `Conv{N}D` or (`depthwise`) `DepthwiseConv{N}D`.
+    pub(crate) fn from_keys_as(keys: &mut Keys<'_>, ctx: &str, depthwise: bool) -> Result<Self> {
+        let (init_k, reg_k, cons_k) = if depthwise {
+            (
+                "depthwise_initializer",
+                "depthwise_regularizer",
+                "depthwise_constraint",
+            )
+        } else {
+            (
+                "kernel_initializer",
+                "kernel_regularizer",
+                "kernel_constraint",
+            )
+        };
+        let filters = if depthwise {
+            keys.usize("depth_multiplier")?.unwrap_or(1)
+        } else {
+            keys.usize("filters")?
+                .filter(|&u| u > 0)
+                .ok_or_else(|| keys.err("`filters` must be a positive integer"))?
+        };
         let kernel_size = geom::window_key::<N>(keys, "kernel_size")?
             .ok_or_else(|| keys.err("`kernel_size` is required"))?;
-        let mut c = Conv::<N>::new(filters, kernel_size);
+        let mut c = if depthwise {
+            Conv::<N>::depthwise(kernel_size, filters)
+        } else {
+            Conv::<N>::new(filters, kernel_size)
+        };
         if let Some(s) = geom::window_key::<N>(keys, "strides")? {
             c.strides = s;
         }
         if let Some(d) = geom::window_key::<N>(keys, "dilation_rate")? {
             c.dilation_rate = d;
         }
-        if let Some(p) = geom::padding_key(keys, N == 1)? {
+        if let Some(p) = geom::padding_key(keys, N == 1 && !depthwise)? {
             c.padding = p;
         }
         if let Some(f) = geom::data_format_key(keys)? {
             c.data_format = f;
         }
-        if let Some(g) = keys.usize("groups")? {
-            c.groups = g;
+        if !depthwise {
+            if let Some(g) = keys.usize("groups")? {
+                c.groups = g;
+            }
         }
         c.activation = cfg::activation(keys.get("activation").unwrap_or(&Value::Null), ctx)?;
         c.use_bias = keys.bool("use_bias", true)?;
-        if let Some(v) = keys.get("kernel_initializer") {
+        if let Some(v) = keys.get(init_k) {
             c.kernel_initializer = cfg::initializer(v, ctx)?;
         }
         if let Some(v) = keys.get("bias_initializer") {
             c.bias_initializer = cfg::initializer(v, ctx)?;
         }
-        c.kernel_regularizer = cfg::regularizer(keys.get("kernel_regularizer"), ctx)?;
+        c.kernel_regularizer = cfg::regularizer(keys.get(reg_k), ctx)?;
         c.bias_regularizer = cfg::regularizer(keys.get("bias_regularizer"), ctx)?;
-        keys.require("kernel_constraint", |_| false, "weight constraints")?;
+        keys.require(cons_k, |_| false, "weight constraints")?;
         keys.require("bias_constraint", |_| false, "weight constraints")?;
         keys.require("quantization_config", |_| false, "quantization")?;
         keys.require("lora_rank", |v| v.as_u64() == Some(0), "LoRA")?;
@@ -379,10 +445,13 @@ impl<const N: usize> Conv<N> {
         }
     }
 
-    fn kernel_shape(&self) -> Vec<usize> {
+    /// Keras's kernel shape for inputs of `c` channels.
+    fn kernel_shape(&self, c: usize) -> Vec<usize> {
         let mut k = self.kernel_size.to_vec();
-        k.push(self.in_c / self.groups);
-        k.push(self.filters);
+        match self.depth_multiplier {
+            Some(m) => k.extend([c, m]),
+            None => k.extend([c / self.groups, self.filters]),
+        }
         k
     }
 }
@@ -403,12 +472,10 @@ impl<const N: usize> Layer for Conv<N> {
 
     fn plan(&self, input_shape: &[usize]) -> Result<(Vec<usize>, usize)> {
         let (spatial, c) = self.check(input_shape)?;
-        let out = self.plan_out(&spatial)?;
-        let mut ks = self.kernel_size.to_vec();
-        ks.push(c / self.groups);
-        ks.push(self.filters);
-        let n = super::checked_product(&ks, "Conv kernel")?
-            .checked_add(if self.use_bias { self.filters } else { 0 })
+        let (filters, _) = self.filters_groups(c);
+        let out = self.plan_out(&spatial, filters)?;
+        let n = super::checked_product(&self.kernel_shape(c), "Conv kernel")?
+            .checked_add(if self.use_bias { filters } else { 0 })
             .ok_or_else(|| Error::arg("filters", "the Conv layer's size overflows"))?;
         super::checked_product(&out, "Conv output")?;
         Ok((out, n))
@@ -421,6 +488,7 @@ impl<const N: usize> Layer for Conv<N> {
         let (out, _) = self.plan(input_shape)?;
         let (spatial, c) = self.data_format.split(input_shape);
         self.in_c = c;
+        (self.filters, self.groups) = self.filters_groups(c);
         self.win = Windows::new(
             &spatial,
             &self.kernel_size,
@@ -434,7 +502,7 @@ impl<const N: usize> Layer for Conv<N> {
                 format!("{}: window table overflows", self.what()),
             )
         })?;
-        let kshape = self.kernel_shape();
+        let kshape = self.kernel_shape(c);
         let mut kernel = Param::new(
             "kernel",
             &kshape,
@@ -631,17 +699,36 @@ impl<const N: usize> Layer for Conv<N> {
 
     fn config(&self) -> Value {
         let mut m = base_config(&self.name, true);
-        m.insert("filters".into(), self.filters.into());
+        let dw = self.depth_multiplier;
+        match dw {
+            Some(dm) => m.insert("depth_multiplier".into(), dm.into()),
+            None => m.insert("filters".into(), self.filters.into()),
+        };
         m.insert("kernel_size".into(), self.kernel_size.to_vec().into());
         m.insert("strides".into(), self.strides.to_vec().into());
         m.insert("padding".into(), self.padding.name().into());
         m.insert("data_format".into(), self.data_format.name().into());
         m.insert("dilation_rate".into(), self.dilation_rate.to_vec().into());
-        m.insert("groups".into(), self.groups.into());
+        if dw.is_none() {
+            m.insert("groups".into(), self.groups.into());
+        }
         m.insert("activation".into(), self.activation.name().into());
         m.insert("use_bias".into(), self.use_bias.into());
+        let (init_k, reg_k, cons_k) = if dw.is_some() {
+            (
+                "depthwise_initializer",
+                "depthwise_regularizer",
+                "depthwise_constraint",
+            )
+        } else {
+            (
+                "kernel_initializer",
+                "kernel_regularizer",
+                "kernel_constraint",
+            )
+        };
         m.insert(
-            "kernel_initializer".into(),
+            init_k.into(),
             super::activation::initializer_config(&self.kernel_initializer),
         );
         m.insert(
@@ -649,7 +736,7 @@ impl<const N: usize> Layer for Conv<N> {
             super::activation::initializer_config(&self.bias_initializer),
         );
         m.insert(
-            "kernel_regularizer".into(),
+            reg_k.into(),
             super::dense::regularizer_config(self.kernel_regularizer),
         );
         m.insert(
@@ -657,7 +744,7 @@ impl<const N: usize> Layer for Conv<N> {
             super::dense::regularizer_config(self.bias_regularizer),
         );
         m.insert("activity_regularizer".into(), Value::Null);
-        m.insert("kernel_constraint".into(), Value::Null);
+        m.insert(cons_k.into(), Value::Null);
         m.insert("bias_constraint".into(), Value::Null);
         Value::Object(m)
     }

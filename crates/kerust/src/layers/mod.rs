@@ -6,7 +6,9 @@
 mod activation;
 mod conv;
 mod conv_geom;
+mod conv_transpose;
 mod dense;
+mod depthwise;
 mod dropout;
 mod flatten;
 mod input;
@@ -15,7 +17,12 @@ mod pooling;
 pub use activation::Activation as ActivationLayer;
 pub use conv::{Conv, Conv1D, Conv2D, Conv3D};
 pub use conv_geom::{DataFormat, IntoDataFormat, IntoPadding, IntoWindow, Padding};
+pub use conv_transpose::{Conv1DTranspose, Conv2DTranspose, Conv3DTranspose, ConvTranspose};
 pub use dense::Dense;
+pub use depthwise::{
+    DepthwiseConv, DepthwiseConv1D, DepthwiseConv2D, SeparableConv, SeparableConv1D,
+    SeparableConv2D,
+};
 pub use dropout::Dropout;
 pub use flatten::Flatten;
 pub use input::{Input, InputLayer};

@@ -29,6 +29,13 @@ pub const LAYER_CLASSES: &[&str] = &[
     "AveragePooling1D",
     "AveragePooling2D",
     "AveragePooling3D",
+    "Conv1DTranspose",
+    "Conv2DTranspose",
+    "Conv3DTranspose",
+    "DepthwiseConv1D",
+    "DepthwiseConv2D",
+    "SeparableConv1D",
+    "SeparableConv2D",
 ];
 
 /// Most parameters a model read from an architecture-only JSON may declare (4 GiB of
@@ -448,6 +455,13 @@ fn layer_from_keys(class: &str, keys: &mut Keys<'_>, ctx: &str) -> Result<Box<dy
         "AveragePooling1D" => Box::new(crate::layers::AveragePooling1D::from_keys(keys, ctx)?),
         "AveragePooling2D" => Box::new(crate::layers::AveragePooling2D::from_keys(keys, ctx)?),
         "AveragePooling3D" => Box::new(crate::layers::AveragePooling3D::from_keys(keys, ctx)?),
+        "Conv1DTranspose" => Box::new(crate::layers::Conv1DTranspose::from_keys(keys, ctx)?),
+        "Conv2DTranspose" => Box::new(crate::layers::Conv2DTranspose::from_keys(keys, ctx)?),
+        "Conv3DTranspose" => Box::new(crate::layers::Conv3DTranspose::from_keys(keys, ctx)?),
+        "DepthwiseConv1D" => Box::new(crate::layers::DepthwiseConv1D::from_keys(keys, ctx)?),
+        "DepthwiseConv2D" => Box::new(crate::layers::DepthwiseConv2D::from_keys(keys, ctx)?),
+        "SeparableConv1D" => Box::new(crate::layers::SeparableConv1D::from_keys(keys, ctx)?),
+        "SeparableConv2D" => Box::new(crate::layers::SeparableConv2D::from_keys(keys, ctx)?),
         _ => {
             return Err(Error::Config {
                 what: ctx.to_string(),
