@@ -58,6 +58,8 @@ pub struct Conv<const N: usize> {
     wg: Vec<f32>,
     dwg: Vec<f32>,
     z: Tensor,
+    /// The output's shape with its batch axis (reused).
+    act_shape: Vec<usize>,
 }
 
 /// Keras's `Conv1D`: convolution over `(batch, steps, channels)`.
@@ -126,6 +128,7 @@ impl<const N: usize> Conv<N> {
             wg: Vec::new(),
             dwg: Vec::new(),
             z: Tensor::default(),
+            act_shape: Vec::new(),
         }
     }
 
@@ -584,8 +587,10 @@ impl<const N: usize> Layer for Conv<N> {
             self.z.resize(y.shape());
             self.z.data_mut().copy_from_slice(y.data());
         }
-        let shape = y.shape().to_vec();
-        self.activation.forward_inplace(y.data_mut(), &shape);
+        self.act_shape.clear();
+        self.act_shape.extend_from_slice(y.shape());
+        self.activation
+            .forward_inplace(y.data_mut(), &self.act_shape);
     }
 
     fn backward(&mut self, x: &Tensor, y: &Tensor, gy: &mut Tensor, gx: Option<&mut Tensor>) {

@@ -48,6 +48,8 @@ pub struct ConvTranspose<const N: usize> {
     yl: Vec<f32>,
     gxl: Vec<f32>,
     z: Tensor,
+    /// The output's shape with its batch axis (reused).
+    act_shape: Vec<usize>,
 }
 
 /// Keras's `Conv1DTranspose`.
@@ -110,6 +112,7 @@ impl<const N: usize> ConvTranspose<N> {
             yl: Vec::new(),
             gxl: Vec::new(),
             z: Tensor::default(),
+            act_shape: Vec::new(),
         }
     }
     /// The upsampling step (default 1).
@@ -413,8 +416,10 @@ impl<const N: usize> Layer for ConvTranspose<N> {
             self.z.resize(y.shape());
             self.z.data_mut().copy_from_slice(y.data());
         }
-        let shape = y.shape().to_vec();
-        self.activation.forward_inplace(y.data_mut(), &shape);
+        self.act_shape.clear();
+        self.act_shape.extend_from_slice(y.shape());
+        self.activation
+            .forward_inplace(y.data_mut(), &self.act_shape);
     }
 
     fn backward(&mut self, x: &Tensor, y: &Tensor, gy: &mut Tensor, gx: Option<&mut Tensor>) {
