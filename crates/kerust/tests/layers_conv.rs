@@ -651,3 +651,45 @@ fn bad_shapes_and_options_are_clear_errors() {
     let bad = ArrayD::<f32>::zeros(IxDyn(&[2, 8, 7, 2]));
     assert!(m.predict(&bad, 32).is_err());
 }
+
+#[test]
+fn regularizers_add_their_gradients_and_penalties() {
+    use kerust::layers::Regularizer;
+    let mut layer = Conv2D::new(2, 2)
+        .kernel_regularizer(Regularizer::L2(0.1))
+        .bias_regularizer(Regularizer::L1(0.2))
+        .bias_initializer("ones");
+    layer.build(&[3, 3, 1], &mut Rng::new(1)).unwrap();
+    let x = Tensor::from_vec(&[1, 3, 3, 1], vec![0.5; 9]).unwrap();
+    let mut y = Tensor::default();
+    layer.forward(&x, &mut y, true);
+    let mut gy = Tensor::from_vec(y.shape(), vec![0.0; y.len()]).unwrap();
+    layer.backward(&x, &y, &mut gy, None);
+    let k = &layer.params()[0];
+    for (g, w) in k.grad.data().iter().zip(k.value.data()) {
+        assert!((g - 0.2 * w).abs() < 1e-7);
+    }
+    assert_eq!(layer.params()[1].grad.data(), &[0.2, 0.2]);
+    assert!(layer.params()[0].regularizer.is_some());
+    // Depthwise and separable layers carry theirs on the right variables.
+    let mut s = SeparableConv2D::new(2, 2)
+        .depthwise_regularizer(Regularizer::L2(0.1))
+        .pointwise_regularizer(Regularizer::L1(0.3));
+    s.build(&[3, 3, 2], &mut Rng::new(1)).unwrap();
+    let regs: Vec<bool> = s.params().iter().map(|p| p.regularizer.is_some()).collect();
+    assert_eq!(regs, [true, true, false]);
+    let names: Vec<&str> = s.params().iter().map(|p| p.name).collect();
+    assert_eq!(names, ["depthwise_kernel", "pointwise_kernel", "bias"]);
+    let d = DepthwiseConv2D::new(2).depthwise_regularizer(Regularizer::L1(0.1));
+    let m = Sequential::new(vec![d.input_shape(&[4, 4, 3]).into()]).unwrap();
+    assert_eq!(
+        m.layers()[0].config()["depthwise_regularizer"]["class_name"],
+        "L1"
+    );
+    // Depthwise and separable layers refuse causal padding, as Keras does.
+    assert!(Sequential::new(vec![DepthwiseConv1D::new(2)
+        .padding("causal")
+        .input_shape(&[6, 2])
+        .into()])
+    .is_err());
+}

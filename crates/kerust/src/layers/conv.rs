@@ -309,10 +309,10 @@ impl<const N: usize> Conv<N> {
                 ),
             ));
         }
-        if self.padding == Padding::Causal && N != 1 {
+        if self.padding == Padding::Causal && (N != 1 || self.depth_multiplier.is_some()) {
             return Err(Error::arg(
                 "padding",
-                format!("{what}: causal padding is only available for Conv1D"),
+                format!("{what}: causal padding is only available for Conv1D (as in Keras)"),
             ));
         }
         let bad_shape = || {
