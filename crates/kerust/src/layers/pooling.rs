@@ -29,8 +29,9 @@ pub struct Pool<const N: usize, const MAX: bool> {
     out_shape: Vec<usize>,
     /// Per window: the cells inside the input (average pooling's divisor).
     count: Vec<f32>,
-    /// Flat input index of each output's maximum (max pooling).
-    argmax: Vec<usize>,
+    /// Per channel: whether this window's gradient found its cell (max pooling backward).
+    done: Vec<bool>,
+    gl: Vec<f32>,
     xl: Vec<f32>,
     yl: Vec<f32>,
     gxl: Vec<f32>,
@@ -100,7 +101,8 @@ impl<const N: usize, const MAX: bool> Pool<N, MAX> {
             c: 0,
             out_shape: Vec::new(),
             count: Vec::new(),
-            argmax: Vec::new(),
+            done: Vec::new(),
+            gl: Vec::new(),
             xl: Vec::new(),
             yl: Vec::new(),
             gxl: Vec::new(),
@@ -255,6 +257,7 @@ impl<const N: usize, const MAX: bool> Layer for Pool<N, MAX> {
             self.padding,
         )
         .map_err(|_| Error::arg("pool_size", "the pooling window table overflows"))?;
+        self.done = vec![false; c];
         self.c = c;
         self.count = self
             .win
@@ -286,26 +289,18 @@ impl<const N: usize, const MAX: bool> Layer for Pool<N, MAX> {
             self.yl.resize(y.len(), 0.0);
         }
         let out: &mut [f32] = if cl { y.data_mut() } else { &mut self.yl };
-        if MAX {
-            self.argmax.resize(out.len(), 0);
-        }
         for b in 0..batch {
             let xb = &xin[b * ip * c..(b + 1) * ip * c];
             for (o, t) in self.win.table.chunks_exact(self.win.win).enumerate() {
                 let base = (b * op + o) * c;
                 let row = &mut out[base..base + c];
                 if MAX {
-                    let am = &mut self.argmax[base..base + c];
-                    row.fill(f32::NEG_INFINITY);
-                    am.fill(NONE);
-                    for &p in t.iter().filter(|&&p| p != NONE) {
-                        let src = &xb[p * c..(p + 1) * c];
-                        for ch in 0..c {
-                            // `>` keeps the first maximum; NaN never wins except when first.
-                            if src[ch] > row[ch] || am[ch] == NONE {
-                                row[ch] = src[ch];
-                                am[ch] = b * ip * c + p * c + ch;
-                            }
+                    let mut cells = t.iter().filter(|&&p| p != NONE);
+                    let &p0 = cells.next().expect("every window overlaps the input");
+                    row.copy_from_slice(&xb[p0 * c..(p0 + 1) * c]);
+                    for &p in cells {
+                        for (r, &v) in row.iter_mut().zip(&xb[p * c..(p + 1) * c]) {
+                            *r = if v > *r { v } else { *r };
                         }
                     }
                 } else {
@@ -325,7 +320,7 @@ impl<const N: usize, const MAX: bool> Layer for Pool<N, MAX> {
         }
     }
 
-    fn backward(&mut self, x: &Tensor, _y: &Tensor, gy: &mut Tensor, gx: Option<&mut Tensor>) {
+    fn backward(&mut self, x: &Tensor, y: &Tensor, gy: &mut Tensor, gx: Option<&mut Tensor>) {
         let Some(gx) = gx else { return };
         let batch = x.rows();
         let c = self.c;
@@ -334,9 +329,15 @@ impl<const N: usize, const MAX: bool> Layer for Pool<N, MAX> {
         let g: &[f32] = if cl {
             gy.data()
         } else {
-            self.yl.resize(gy.len(), 0.0);
-            geom::to_channels_last(gy.data(), batch, c, op, &mut self.yl);
-            &self.yl
+            self.gl.resize(gy.len(), 0.0);
+            geom::to_channels_last(gy.data(), batch, c, op, &mut self.gl);
+            &self.gl
+        };
+        // The forward pass's channels-last input and output.
+        let (xin, yout): (&[f32], &[f32]) = if cl {
+            (x.data(), y.data())
+        } else {
+            (&self.xl, &self.yl)
         };
         gx.resize(x.shape());
         let dst: &mut [f32] = if cl {
@@ -347,9 +348,30 @@ impl<const N: usize, const MAX: bool> Layer for Pool<N, MAX> {
         };
         dst.fill(0.0);
         if MAX {
-            for (&i, &v) in self.argmax.iter().zip(g) {
-                if i != NONE {
-                    dst[i] += v;
+            // The gradient goes to the first cell of each window holding the maximum, as
+            // the forward pass chose it.
+            for b in 0..batch {
+                let xb = &xin[b * ip * c..(b + 1) * ip * c];
+                let db = &mut dst[b * ip * c..(b + 1) * ip * c];
+                for (o, t) in self.win.table.chunks_exact(self.win.win).enumerate() {
+                    let base = (b * op + o) * c;
+                    let (yr, gr) = (&yout[base..base + c], &g[base..base + c]);
+                    self.done.fill(false);
+                    let mut left = c;
+                    for &p in t.iter().filter(|&&p| p != NONE) {
+                        let xr = &xb[p * c..(p + 1) * c];
+                        let dr = &mut db[p * c..(p + 1) * c];
+                        for ch in 0..c {
+                            if !self.done[ch] && xr[ch] == yr[ch] {
+                                dr[ch] += gr[ch];
+                                self.done[ch] = true;
+                                left -= 1;
+                            }
+                        }
+                        if left == 0 {
+                            break;
+                        }
+                    }
                 }
             }
         } else {
