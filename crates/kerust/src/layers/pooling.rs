@@ -29,8 +29,8 @@ pub struct Pool<const N: usize, const MAX: bool> {
     out_shape: Vec<usize>,
     /// Per window: the cells inside the input (average pooling's divisor).
     count: Vec<f32>,
-    /// Per channel: whether this window's gradient found its cell (max pooling backward).
-    done: Vec<bool>,
+    /// Per channel: the window's gradient not yet given to a cell (max pooling backward).
+    rem: Vec<f32>,
     gl: Vec<f32>,
     xl: Vec<f32>,
     yl: Vec<f32>,
@@ -101,7 +101,7 @@ impl<const N: usize, const MAX: bool> Pool<N, MAX> {
             c: 0,
             out_shape: Vec::new(),
             count: Vec::new(),
-            done: Vec::new(),
+            rem: Vec::new(),
             gl: Vec::new(),
             xl: Vec::new(),
             yl: Vec::new(),
@@ -257,7 +257,7 @@ impl<const N: usize, const MAX: bool> Layer for Pool<N, MAX> {
             self.padding,
         )
         .map_err(|_| Error::arg("pool_size", "the pooling window table overflows"))?;
-        self.done = vec![false; c];
+        self.rem = vec![0.0; c];
         self.c = c;
         self.count = self
             .win
@@ -356,20 +356,18 @@ impl<const N: usize, const MAX: bool> Layer for Pool<N, MAX> {
                 for (o, t) in self.win.table.chunks_exact(self.win.win).enumerate() {
                     let base = (b * op + o) * c;
                     let (yr, gr) = (&yout[base..base + c], &g[base..base + c]);
-                    self.done.fill(false);
-                    let mut left = c;
+                    // Branch-free (the comparisons are unpredictable): `rem` is the
+                    // gradient not yet handed to a cell.
+                    self.rem.copy_from_slice(gr);
                     for &p in t.iter().filter(|&&p| p != NONE) {
                         let xr = &xb[p * c..(p + 1) * c];
                         let dr = &mut db[p * c..(p + 1) * c];
-                        for ch in 0..c {
-                            if !self.done[ch] && xr[ch] == yr[ch] {
-                                dr[ch] += gr[ch];
-                                self.done[ch] = true;
-                                left -= 1;
-                            }
-                        }
-                        if left == 0 {
-                            break;
+                        for (((d, r), &xv), &yv) in
+                            dr.iter_mut().zip(self.rem.iter_mut()).zip(xr).zip(yr)
+                        {
+                            let hit = xv == yv;
+                            *d += if hit { *r } else { 0.0 };
+                            *r = if hit { 0.0 } else { *r };
                         }
                     }
                 }
