@@ -365,9 +365,11 @@ impl<const N: usize, const MAX: bool> Layer for Pool<N, MAX> {
                         for (((d, r), &xv), &yv) in
                             dr.iter_mut().zip(self.rem.iter_mut()).zip(xr).zip(yr)
                         {
-                            let hit = xv == yv;
-                            *d += if hit { *r } else { 0.0 };
-                            *r = if hit { 0.0 } else { *r };
+                            // All ones where this cell holds the maximum.
+                            let mask = ((xv == yv) as u32).wrapping_neg();
+                            let bits = r.to_bits();
+                            *d += f32::from_bits(bits & mask);
+                            *r = f32::from_bits(bits & !mask);
                         }
                     }
                 }
