@@ -88,6 +88,7 @@ pub(crate) fn next_model_rng() -> Rng {
 pub mod prelude {
     pub use crate::activations::Activation;
     pub use crate::callbacks::{Callback, EarlyStopping, History};
+    pub use crate::layers::{AveragePooling2D, Conv1D, Conv2D, Conv3D, MaxPooling2D};
     pub use crate::layers::{Dense, Dropout, Flatten, Input, Layer};
     pub use crate::losses::Loss;
     pub use crate::models::{FitOptions, Sequential};

@@ -4,7 +4,11 @@
 //! the activations between layers and hands each layer its input, output and gradients.
 
 mod activation;
+mod conv;
+mod conv_geom;
+mod conv_transpose;
 mod dense;
+mod depthwise;
 mod dropout;
 mod embedding;
 mod flatten;
@@ -12,12 +16,20 @@ mod global_pooling;
 mod input;
 mod noise;
 mod normalization;
+mod pooling;
 mod recurrent;
 mod reshaping;
 mod time_distributed;
 
 pub use activation::Activation as ActivationLayer;
+pub use conv::{Conv, Conv1D, Conv2D, Conv3D};
+pub use conv_geom::{DataFormat, IntoDataFormat, IntoPadding, IntoWindow, Padding};
+pub use conv_transpose::{Conv1DTranspose, Conv2DTranspose, Conv3DTranspose, ConvTranspose};
 pub use dense::Dense;
+pub use depthwise::{
+    DepthwiseConv, DepthwiseConv1D, DepthwiseConv2D, SeparableConv, SeparableConv1D,
+    SeparableConv2D,
+};
 pub use dropout::Dropout;
 pub use embedding::Embedding;
 pub use flatten::Flatten;
@@ -31,6 +43,10 @@ pub use normalization::{
     BatchNormalization, GroupNormalization, LayerNormalization, UnitNormalization,
 };
 
+pub use pooling::{
+    AveragePooling1D, AveragePooling2D, AveragePooling3D, MaxPooling1D, MaxPooling2D, MaxPooling3D,
+    Pool,
+};
 pub use recurrent::{Bidirectional, RecurrentLayer, SimpleRNN, GRU, LSTM};
 pub use reshaping::{
     Cropping2D, IntoPairs, IntoSize, Permute, RepeatVector, Reshape, UpSampling2D, ZeroPadding2D,

@@ -1203,26 +1203,13 @@ pub struct Bidirectional {
     gxb: Tensor,
 }
 
-fn snake_class(class: &str) -> String {
-    let mut s = String::new();
-    let mut prev_lower = false;
-    for c in class.chars() {
-        if c.is_ascii_uppercase() && prev_lower {
-            s.push('_');
-        }
-        prev_lower = c.is_ascii_lowercase() || c.is_ascii_digit();
-        s.push(c.to_ascii_lowercase());
-    }
-    s
-}
-
 impl Bidirectional {
     /// Wraps `layer`; the backward copy has the same configuration with `go_backwards`
     /// flipped. As in Keras, masked timesteps give zeros when sequences are returned.
     pub fn new(layer: impl RecurrentLayer) -> Self {
         let mut fwd = layer.into_engine().0;
         let base = if fwd.name.is_empty() {
-            snake_class(fwd.cell.class_name())
+            crate::models::snake(fwd.cell.class_name())
         } else {
             fwd.name.trim_start_matches("forward_").to_string()
         };

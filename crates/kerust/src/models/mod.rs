@@ -3,6 +3,7 @@
 
 mod data;
 mod sequential;
+pub(crate) use sequential::snake;
 mod summary;
 mod training;
 

@@ -43,30 +43,43 @@ impl<L: Layer + 'static> From<L> for Box<dyn Layer> {
     }
 }
 
-/// Keras's snake-case name prefix for a class (`Dense` -> `dense`, `InputLayer` ->
-/// `input_layer`, `GlobalAveragePooling2D` -> `global_average_pooling2d`): Keras's
-/// `to_snake_case`, an underscore before each capital that starts a lowercase run (not at
-/// the start), then between a lowercase letter and a capital.
-fn snake(class: &str) -> String {
+/// Keras's snake-case name prefix for a class, exactly as `naming.to_snake_case` computes it
+/// (`Dense` -> `dense`, `InputLayer` -> `input_layer`, `Conv2D` -> `conv2d`,
+/// `MaxPooling2D` -> `max_pooling2d`, `Conv2DTranspose` -> `conv2d_transpose`).
+pub(crate) fn snake(class: &str) -> String {
+    // re.sub("(.)([A-Z][a-z]+)", r"\1_\2", name)
     let c: Vec<char> = class
         .chars()
         .filter(|c| c.is_alphanumeric() || *c == '_')
         .collect();
-    let mut s1 = Vec::with_capacity(c.len() + 4);
-    for (i, &ch) in c.iter().enumerate() {
-        let starts_word =
-            ch.is_ascii_uppercase() && c.get(i + 1).is_some_and(|n| n.is_ascii_lowercase());
-        if i > 0 && starts_word {
-            s1.push('_');
+    let mut a = Vec::with_capacity(c.len() + 4);
+    let mut p = 0;
+    while p < c.len() {
+        if p + 2 < c.len() && c[p + 1].is_ascii_uppercase() && c[p + 2].is_ascii_lowercase() {
+            a.extend([c[p], '_', c[p + 1]]);
+            p += 2;
+            while p < c.len() && c[p].is_ascii_lowercase() {
+                a.push(c[p]);
+                p += 1;
+            }
+        } else {
+            a.push(c[p]);
+            p += 1;
         }
-        s1.push(ch);
     }
-    let mut s = String::with_capacity(s1.len() + 4);
-    for (i, &ch) in s1.iter().enumerate() {
-        if i > 0 && ch.is_ascii_uppercase() && s1[i - 1].is_ascii_lowercase() {
+    // re.sub("([a-z])([A-Z])", r"\1_\2", name).lower()
+    let mut s = String::with_capacity(a.len() + 4);
+    let mut p = 0;
+    while p < a.len() {
+        if p + 1 < a.len() && a[p].is_ascii_lowercase() && a[p + 1].is_ascii_uppercase() {
+            s.push(a[p]);
             s.push('_');
+            s.push(a[p + 1].to_ascii_lowercase());
+            p += 2;
+        } else {
+            s.extend(a[p].to_lowercase());
+            p += 1;
         }
-        s.push(ch.to_ascii_lowercase());
     }
     s
 }

@@ -197,4 +197,13 @@ mod tests {
         assert_eq!(readable_bytes(101770 * 4), "397.54 KB");
         assert_eq!(readable_bytes(0), "0.00 B");
     }
+
+    #[test]
+    fn short_cells_and_empty_cells() {
+        assert_eq!(
+            wrap("average_pooling1d (AveragePooling1D)", 31),
+            ["average_pooling1d", "(AveragePooling1D)"]
+        );
+        assert_eq!(wrap("", 4), [""]);
+    }
 }

@@ -209,27 +209,13 @@ pub(crate) fn layer_keys(model: &Sequential) -> Vec<String> {
         .layers
         .iter()
         .map(|l| {
-            let base = snake_case(l.class_name());
+            let base = crate::models::snake(l.class_name());
             let n = used.entry(base.clone()).or_insert(0);
             let key = if *n == 0 { base } else { format!("{base}_{n}") };
             *n += 1;
             key
         })
         .collect()
-}
-
-/// Keras's `naming.to_snake_case` for class names (`InputLayer` -> `input_layer`).
-fn snake_case(class: &str) -> String {
-    let mut s = String::new();
-    let mut prev_lower = false;
-    for c in class.chars() {
-        if c.is_ascii_uppercase() && prev_lower {
-            s.push('_');
-        }
-        prev_lower = c.is_ascii_lowercase() || c.is_ascii_digit();
-        s.push(c.to_ascii_lowercase());
-    }
-    s
 }
 
 /// Opens an HDF5 file held in memory, refusing a truncated one (shorter than the end of

@@ -1,0 +1,133 @@
+//! Convolution and pooling layers allocate nothing of their own once warm: a counting global
+//! allocator watches steady-state forward + backward passes. The `gemm` crate allocates
+//! packing buffers on every product, so a convolution may allocate exactly what its gemm
+//! products alone allocate; pooling layers allocate nothing.
+
+use kerust::layers::{
+    AveragePooling2D, Conv2D, Conv2DTranspose, Layer, MaxPooling2D, MaxPooling3D,
+};
+use kerust::{Rng, Tensor};
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Mutex;
+
+struct Counting;
+static COUNTING: AtomicBool = AtomicBool::new(false);
+static ALLOCS: AtomicUsize = AtomicUsize::new(0);
+/// Tests run on several threads; counting is global, so they take turns.
+static TURN: Mutex<()> = Mutex::new(());
+
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, l: Layout) -> *mut u8 {
+        if COUNTING.load(Ordering::Relaxed) {
+            ALLOCS.fetch_add(1, Ordering::Relaxed);
+        }
+        unsafe { System.alloc(l) }
+    }
+    unsafe fn dealloc(&self, p: *mut u8, l: Layout) {
+        unsafe { System.dealloc(p, l) }
+    }
+    unsafe fn realloc(&self, p: *mut u8, l: Layout, n: usize) -> *mut u8 {
+        if COUNTING.load(Ordering::Relaxed) {
+            ALLOCS.fetch_add(1, Ordering::Relaxed);
+        }
+        unsafe { System.realloc(p, l, n) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+fn counted(f: impl FnOnce()) -> usize {
+    ALLOCS.store(0, Ordering::SeqCst);
+    COUNTING.store(true, Ordering::SeqCst);
+    f();
+    COUNTING.store(false, Ordering::SeqCst);
+    ALLOCS.load(Ordering::SeqCst)
+}
+
+/// Allocations of one warm forward + backward step of `layer` on `(batch, *shape)`.
+fn step_allocs(layer: &mut dyn Layer, shape: &[usize], batch: usize) -> usize {
+    layer.build(shape, &mut Rng::new(1)).unwrap();
+    let mut xs = vec![batch];
+    xs.extend_from_slice(shape);
+    let n: usize = xs.iter().product();
+    let x = Tensor::from_vec(&xs, (0..n).map(|i| (i as f32 * 0.37).sin()).collect()).unwrap();
+    let (mut y, mut gy, mut gx) = (Tensor::default(), Tensor::default(), Tensor::default());
+    let mut step = |y: &mut Tensor, gy: &mut Tensor, gx: &mut Tensor| {
+        layer.forward(&x, y, true);
+        gy.resize(y.shape());
+        gy.data_mut().fill(0.25);
+        layer.backward(&x, y, gy, Some(gx));
+    };
+    step(&mut y, &mut gy, &mut gx);
+    step(&mut y, &mut gy, &mut gx);
+    counted(|| step(&mut y, &mut gy, &mut gx))
+}
+
+#[test]
+fn pooling_allocates_nothing() {
+    let _turn = TURN.lock().unwrap_or_else(|e| e.into_inner());
+    kerust::set_num_threads(1);
+    assert_eq!(step_allocs(&mut MaxPooling2D::new(2), &[8, 9, 3], 4), 0);
+    assert_eq!(
+        step_allocs(
+            &mut AveragePooling2D::new(3).strides(2).padding("same"),
+            &[8, 9, 3],
+            4
+        ),
+        0
+    );
+    assert_eq!(
+        step_allocs(
+            &mut MaxPooling2D::new(2).data_format("channels_first"),
+            &[3, 8, 9],
+            4
+        ),
+        0
+    );
+    assert_eq!(step_allocs(&mut MaxPooling3D::new(2), &[4, 4, 4, 2], 2), 0);
+}
+
+#[test]
+fn convolutions_allocate_only_inside_gemm() {
+    let _turn = TURN.lock().unwrap_or_else(|e| e.into_inner());
+    kerust::set_num_threads(1);
+    let (b, h, w, c, f, k) = (4, 10, 9, 3, 5, 3);
+    let (oh, ow) = (h - k + 1, w - k + 1);
+    let rows = b * oh * ow;
+    let kd = k * k * c;
+    let buf = |n: usize| vec![0.5f32; n];
+    let (col, wt, gz) = (buf(rows * kd), buf(kd * f), buf(rows * f));
+    let (mut y, mut dw, mut dcol) = (buf(rows * f), buf(kd * f), buf(rows * kd));
+    let mut products = || {
+        kerust::kernels::matmul(&mut y, &col, &wt, rows, kd, f, false);
+        kerust::kernels::matmul_at_b(&mut dw, &col, &gz, kd, rows, f, false);
+        kerust::kernels::matmul_a_bt(&mut dcol, &gz, &wt, rows, f, kd, false);
+    };
+    products(); // (gemm's one-time setup)
+    let gemm = counted(products);
+    let conv = step_allocs(&mut Conv2D::new(f, k).activation("relu"), &[h, w, c], b);
+    assert_eq!(conv, gemm, "Conv2D: {conv} allocations, gemm alone {gemm}");
+    let conv_cf = step_allocs(
+        &mut Conv2D::new(f, k)
+            .activation("softmax")
+            .data_format("channels_first"),
+        &[c, h, w],
+        b,
+    );
+    assert_eq!(conv_cf, gemm, "Conv2D channels_first");
+    // The transposed convolution runs the same three products (its input is the small side).
+    let (mut gx, mut col2) = (buf(rows * f), buf(rows * kd));
+    let gemm_t = counted(|| {
+        kerust::kernels::matmul_a_bt(&mut col2, &gz, &wt, rows, f, kd, false);
+        kerust::kernels::matmul_at_b(&mut dw, &col, &gz, kd, rows, f, false);
+        kerust::kernels::matmul(&mut gx, &col, &wt, rows, kd, f, false);
+    });
+    let t = step_allocs(
+        &mut Conv2DTranspose::new(c, k).activation("tanh"),
+        &[oh, ow, f],
+        b,
+    );
+    assert_eq!(t, gemm_t, "Conv2DTranspose");
+}
