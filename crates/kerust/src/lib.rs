@@ -87,9 +87,14 @@ pub(crate) fn next_model_rng() -> Rng {
 /// Everything a training script needs, as `from keras import ...` would give.
 pub mod prelude {
     pub use crate::activations::Activation;
-    pub use crate::callbacks::{Callback, EarlyStopping, History};
+    pub use crate::callbacks::{
+        BackupAndRestore, Callback, EarlyStopping, History, ModelCheckpoint,
+    };
     pub use crate::layers::{AveragePooling2D, Conv1D, Conv2D, Conv3D, MaxPooling2D};
+    pub use crate::layers::{BatchNormalization, LayerNormalization};
+    pub use crate::layers::{Bidirectional, Embedding, SimpleRNN, TimeDistributed, GRU, LSTM};
     pub use crate::layers::{Dense, Dropout, Flatten, Input, Layer};
+    pub use crate::layers::{GlobalAveragePooling2D, GlobalMaxPooling2D, MaxPooling1D, Reshape};
     pub use crate::losses::Loss;
     pub use crate::models::{FitOptions, Sequential};
     pub use crate::optimizers::{
