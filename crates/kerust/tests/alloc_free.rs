@@ -3,56 +3,14 @@
 //! its packing buffers on every product; the test measures those same five products alone
 //! and requires a training step to allocate exactly that and nothing more.
 
-use kerust::callbacks::{Callback, Logs};
 use kerust::layers::{Dense, Dropout, Flatten};
 use kerust::models::{FitOptions, Sequential};
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-
-struct Counting;
-static COUNTING: AtomicBool = AtomicBool::new(false);
-static ALLOCS: AtomicUsize = AtomicUsize::new(0);
-
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, l: Layout) -> *mut u8 {
-        if COUNTING.load(Ordering::Relaxed) {
-            ALLOCS.fetch_add(1, Ordering::Relaxed);
-        }
-        unsafe { System.alloc(l) }
-    }
-    unsafe fn dealloc(&self, p: *mut u8, l: Layout) {
-        unsafe { System.dealloc(p, l) }
-    }
-    unsafe fn realloc(&self, p: *mut u8, l: Layout, n: usize) -> *mut u8 {
-        if COUNTING.load(Ordering::Relaxed) {
-            ALLOCS.fetch_add(1, Ordering::Relaxed);
-        }
-        unsafe { System.realloc(p, l, n) }
-    }
-}
+#[path = "common/alloc_counter.rs"]
+mod alloc_counter;
+use alloc_counter::{Counting, Window};
 
 #[global_allocator]
 static GLOBAL: Counting = Counting;
-
-/// Counts allocations between the first and the last batch of the second epoch.
-struct Window {
-    epoch: usize,
-    steps: usize,
-}
-
-impl Callback for Window {
-    fn on_epoch_begin(&mut self, epoch: usize, _: &mut Sequential) {
-        self.epoch = epoch;
-    }
-    fn on_train_batch_end(&mut self, batch: usize, _: &Logs, _: &mut Sequential) {
-        if self.epoch == 1 && batch == 0 {
-            COUNTING.store(true, Ordering::SeqCst);
-        }
-        if self.epoch == 1 && batch + 2 == self.steps {
-            COUNTING.store(false, Ordering::SeqCst);
-        }
-    }
-}
 
 #[test]
 fn a_training_step_allocates_nothing() {
@@ -71,10 +29,7 @@ fn a_training_step_allocates_nothing() {
     model
         .compile("adam", "sparse_categorical_crossentropy", ["accuracy"])
         .unwrap();
-    let mut w = Window {
-        epoch: 0,
-        steps: 20,
-    };
+    let mut w = Window::new(20);
     model
         .fit(
             &x,
@@ -87,7 +42,7 @@ fn a_training_step_allocates_nothing() {
             },
         )
         .unwrap();
-    let n = ALLOCS.load(Ordering::SeqCst);
+    let n = alloc_counter::allocations();
 
     // The five matrix products of one step: two forward, the output layer's weight and
     // input gradients, the hidden layer's weight gradient.
@@ -96,15 +51,13 @@ fn a_training_step_allocates_nothing() {
     let (xb, w1, a1, w2, g2) = (buf(b * i), buf(i * h), buf(b * h), buf(h * o), buf(b * o));
     let (mut c1, mut c2, mut dw2, mut da1, mut dw1) =
         (buf(b * h), buf(b * o), buf(h * o), buf(b * h), buf(i * h));
-    ALLOCS.store(0, Ordering::SeqCst);
-    COUNTING.store(true, Ordering::SeqCst);
-    kerust::kernels::matmul(&mut c1, &xb, &w1, b, i, h, false);
-    kerust::kernels::matmul(&mut c2, &a1, &w2, b, h, o, false);
-    kerust::kernels::matmul_at_b(&mut dw2, &a1, &g2, h, b, o, false);
-    kerust::kernels::matmul_a_bt(&mut da1, &g2, &w2, b, o, h, false);
-    kerust::kernels::matmul_at_b(&mut dw1, &xb, &a1, i, b, h, false);
-    COUNTING.store(false, Ordering::SeqCst);
-    let per_step_in_gemm = ALLOCS.load(Ordering::SeqCst);
+    let per_step_in_gemm = alloc_counter::counted(|| {
+        kerust::kernels::matmul(&mut c1, &xb, &w1, b, i, h, false);
+        kerust::kernels::matmul(&mut c2, &a1, &w2, b, h, o, false);
+        kerust::kernels::matmul_at_b(&mut dw2, &a1, &g2, h, b, o, false);
+        kerust::kernels::matmul_a_bt(&mut da1, &g2, &w2, b, o, h, false);
+        kerust::kernels::matmul_at_b(&mut dw1, &xb, &a1, i, b, h, false);
+    });
     assert_eq!(
         n,
         18 * per_step_in_gemm,

@@ -5,84 +5,20 @@ use kerust::layers::{Activation as ActivationLayer, Dense, Dropout, Flatten, Lay
 use kerust::losses::NAMES as LOSSES;
 use kerust::models::Sequential;
 use kerust::optimizers::SGD;
-use kerust::{Rng, Tensor};
+use kerust::Rng;
 use ndarray::{Array1, Array2};
 
-/// `sum(layer(x) * g)` in f64.
-fn probe(layer: &mut dyn Layer, x: &Tensor, g: &[f32]) -> f64 {
-    let mut y = Tensor::default();
-    layer.forward(x, &mut y, true);
-    y.data()
-        .iter()
-        .zip(g)
-        .map(|(a, b)| *a as f64 * *b as f64)
-        .sum()
-}
+#[path = "common/finite_diff.rs"]
+mod finite_diff;
+use finite_diff::{agree, Check};
 
-fn random(shape: &[usize], rng: &mut Rng, scale: f32) -> Tensor {
-    let n = shape.iter().product();
-    Tensor::from_vec(
-        shape,
-        (0..n).map(|_| rng.uniform_range(-scale, scale)).collect(),
-    )
-    .unwrap()
-}
-
-#[track_caller]
-fn agree(what: &str, analytic: f32, numeric: f64) {
-    let tol = 3e-3 * (1.0 + numeric.abs());
-    assert!(
-        (analytic as f64 - numeric).abs() < tol,
-        "{what}: analytic {analytic} vs finite difference {numeric}"
-    );
-}
-
-/// Checks dL/dx and dL/d(every parameter) of `make()` by central differences.
+/// Checks dL/dx and dL/d(every fifth parameter entry) of `make()` by central differences.
 fn check_layer(name: &str, make: &dyn Fn() -> Box<dyn Layer>, in_shape: &[usize], batch: usize) {
-    let mut rng = Rng::new(11);
-    let mut layer = make();
-    layer.build(in_shape, &mut Rng::new(5)).unwrap();
-    let mut xs = vec![batch];
-    xs.extend_from_slice(in_shape);
-    let x = random(&xs, &mut rng, 1.5);
-    let mut y = Tensor::default();
-    layer.forward(&x, &mut y, true);
-    let g: Vec<f32> = (0..y.len()).map(|_| rng.uniform_range(-1.0, 1.0)).collect();
-    let mut gy = Tensor::from_vec(y.shape(), g.clone()).unwrap();
-    let mut gx = Tensor::default();
-    layer.backward(&x, &y, &mut gy, Some(&mut gx));
-    let params: Vec<(Vec<f32>, Vec<f32>)> = layer
-        .params()
-        .iter()
-        .map(|p| (p.value.data().to_vec(), p.grad.data().to_vec()))
-        .collect();
-    let h = 1e-2f32;
-    // Fresh layers with the same seed reproduce the same weights and dropout masks.
-    let fresh = || {
-        let mut l = make();
-        l.build(in_shape, &mut Rng::new(5)).unwrap();
-        l
+    let how = Check {
+        distinct_inputs: false,
+        param_stride: 5,
     };
-    for i in (0..x.len()).step_by(3) {
-        let mut xp = x.clone();
-        xp.data_mut()[i] += h;
-        let mut xm = x.clone();
-        xm.data_mut()[i] -= h;
-        let fd = (probe(fresh().as_mut(), &xp, &g) - probe(fresh().as_mut(), &xm, &g))
-            / (2.0 * h as f64);
-        agree(&format!("{name} dx[{i}]"), gx.data()[i], fd);
-    }
-    for (pi, (value, grad)) in params.iter().enumerate() {
-        for k in (0..value.len()).step_by(5) {
-            let eval = |delta: f32| {
-                let mut l = fresh();
-                l.params_mut()[pi].value.data_mut()[k] = value[k] + delta;
-                probe(l.as_mut(), &x, &g)
-            };
-            let fd = (eval(h) - eval(-h)) / (2.0 * h as f64);
-            agree(&format!("{name} param {pi}[{k}]"), grad[k], fd);
-        }
-    }
+    finite_diff::check_layer(name, make, in_shape, batch, how)
 }
 
 #[test]

@@ -16,6 +16,9 @@ use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
 
 mod common;
+#[path = "common/finite_diff.rs"]
+mod finite_diff;
+use finite_diff::Check;
 
 fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
@@ -141,103 +144,20 @@ fn every_layer_matches_keras_forward_and_backward() {
 // ---------------------------------------------------------------------------------------
 // Finite differences (the pattern of tests/gradcheck.rs).
 
-fn probe(layer: &mut dyn Layer, x: &Tensor, g: &[f32]) -> f64 {
-    let mut y = Tensor::default();
-    layer.forward(x, &mut y, true);
-    y.data()
-        .iter()
-        .zip(g)
-        .map(|(a, b)| *a as f64 * *b as f64)
-        .sum()
-}
-
-fn random(shape: &[usize], rng: &mut Rng, scale: f32) -> Tensor {
-    let n = shape.iter().product();
-    Tensor::from_vec(
-        shape,
-        (0..n).map(|_| rng.uniform_range(-scale, scale)).collect(),
-    )
-    .unwrap()
-}
-
-#[track_caller]
-fn agree(what: &str, analytic: f32, numeric: f64) {
-    let tol = 3e-3 * (1.0 + numeric.abs());
-    assert!(
-        (analytic as f64 - numeric).abs() < tol,
-        "{what}: analytic {analytic} vs finite difference {numeric}"
-    );
-}
-
 fn check_layer(name: &str, make: &dyn Fn() -> Box<dyn Layer>, in_shape: &[usize], batch: usize) {
-    check_layer_x(name, make, in_shape, batch, false)
+    let how = Check {
+        distinct_inputs: false,
+        param_stride: 3,
+    };
+    finite_diff::check_layer(name, make, in_shape, batch, how)
 }
 
 fn check_pool(name: &str, make: &dyn Fn() -> Box<dyn Layer>, in_shape: &[usize], batch: usize) {
-    check_layer_x(name, make, in_shape, batch, true)
-}
-
-fn check_layer_x(
-    name: &str,
-    make: &dyn Fn() -> Box<dyn Layer>,
-    in_shape: &[usize],
-    batch: usize,
-    distinct: bool,
-) {
-    let mut rng = Rng::new(11);
-    let mut layer = make();
-    layer.build(in_shape, &mut Rng::new(5)).unwrap();
-    let mut xs = vec![batch];
-    xs.extend_from_slice(in_shape);
-    let mut x = random(&xs, &mut rng, 1.5);
-    if distinct {
-        // Values at least 3/n apart, shuffled: no two cells of a max-pooling window are
-        // within the finite-difference step of each other.
-        let n = x.len();
-        let mut v: Vec<f32> = (0..n).map(|i| i as f32 * 3.0 / n as f32 - 1.5).collect();
-        for i in (1..n).rev() {
-            let j = (rng.uniform() * (i + 1) as f32) as usize % (i + 1);
-            v.swap(i, j);
-        }
-        x.data_mut().copy_from_slice(&v);
-    }
-    let mut y = Tensor::default();
-    layer.forward(&x, &mut y, true);
-    let g: Vec<f32> = (0..y.len()).map(|_| rng.uniform_range(-1.0, 1.0)).collect();
-    let mut gy = Tensor::from_vec(y.shape(), g.clone()).unwrap();
-    let mut gx = Tensor::default();
-    layer.backward(&x, &y, &mut gy, Some(&mut gx));
-    let params: Vec<(Vec<f32>, Vec<f32>)> = layer
-        .params()
-        .iter()
-        .map(|p| (p.value.data().to_vec(), p.grad.data().to_vec()))
-        .collect();
-    let h = 1e-2f32;
-    let fresh = || {
-        let mut l = make();
-        l.build(in_shape, &mut Rng::new(5)).unwrap();
-        l
+    let how = Check {
+        distinct_inputs: true,
+        param_stride: 3,
     };
-    for i in (0..x.len()).step_by(3) {
-        let mut xp = x.clone();
-        xp.data_mut()[i] += h;
-        let mut xm = x.clone();
-        xm.data_mut()[i] -= h;
-        let fd = (probe(fresh().as_mut(), &xp, &g) - probe(fresh().as_mut(), &xm, &g))
-            / (2.0 * h as f64);
-        agree(&format!("{name} dx[{i}]"), gx.data()[i], fd);
-    }
-    for (pi, (value, grad)) in params.iter().enumerate() {
-        for k in (0..value.len()).step_by(3) {
-            let eval = |delta: f32| {
-                let mut l = fresh();
-                l.params_mut()[pi].value.data_mut()[k] = value[k] + delta;
-                probe(l.as_mut(), &x, &g)
-            };
-            let fd = (eval(h) - eval(-h)) / (2.0 * h as f64);
-            agree(&format!("{name} param {pi}[{k}]"), grad[k], fd);
-        }
-    }
+    finite_diff::check_layer(name, make, in_shape, batch, how)
 }
 
 #[test]

@@ -7,53 +7,17 @@ use kerust::layers::{
     AveragePooling2D, Conv2D, Conv2DTranspose, Layer, MaxPooling2D, MaxPooling3D,
 };
 use kerust::{Rng, Tensor};
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 
-struct Counting;
-thread_local! {
-    /// Only the test's own thread counts: the test harness allocates on its main thread
-    /// (reporting other tests) while a test is counting.
-    static COUNTING: Cell<bool> = const { Cell::new(false) };
-}
-static ALLOCS: AtomicUsize = AtomicUsize::new(0);
-
-fn counting() -> bool {
-    COUNTING.try_with(|c| c.get()).unwrap_or(false)
-}
-/// Tests run on several threads; counting is global, so they take turns.
-static TURN: Mutex<()> = Mutex::new(());
-
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, l: Layout) -> *mut u8 {
-        if counting() {
-            ALLOCS.fetch_add(1, Ordering::Relaxed);
-        }
-        unsafe { System.alloc(l) }
-    }
-    unsafe fn dealloc(&self, p: *mut u8, l: Layout) {
-        unsafe { System.dealloc(p, l) }
-    }
-    unsafe fn realloc(&self, p: *mut u8, l: Layout, n: usize) -> *mut u8 {
-        if counting() {
-            ALLOCS.fetch_add(1, Ordering::Relaxed);
-        }
-        unsafe { System.realloc(p, l, n) }
-    }
-}
+#[path = "common/alloc_counter.rs"]
+mod alloc_counter;
+use alloc_counter::{counted, Counting};
 
 #[global_allocator]
 static GLOBAL: Counting = Counting;
 
-fn counted(f: impl FnOnce()) -> usize {
-    ALLOCS.store(0, Ordering::SeqCst);
-    COUNTING.with(|c| c.set(true));
-    f();
-    COUNTING.with(|c| c.set(false));
-    ALLOCS.load(Ordering::SeqCst)
-}
+/// The tests take turns: the count is one global number.
+static TURN: Mutex<()> = Mutex::new(());
 
 /// Allocations of one warm forward + backward step of `layer` on `(batch, *shape)`.
 fn step_allocs(layer: &mut dyn Layer, shape: &[usize], batch: usize) -> usize {

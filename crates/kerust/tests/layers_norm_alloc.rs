@@ -2,56 +2,14 @@
 //! allocates nothing: a counting global allocator watches the second epoch of `fit` (the
 //! first one sizes every buffer). No Dense layer, so no gemm packing buffers either.
 
-use kerust::callbacks::{Callback, Logs};
 use kerust::layers::*;
 use kerust::models::{FitOptions, Sequential};
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-
-struct Counting;
-static COUNTING: AtomicBool = AtomicBool::new(false);
-static ALLOCS: AtomicUsize = AtomicUsize::new(0);
-
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, l: Layout) -> *mut u8 {
-        if COUNTING.load(Ordering::Relaxed) {
-            ALLOCS.fetch_add(1, Ordering::Relaxed);
-        }
-        unsafe { System.alloc(l) }
-    }
-    unsafe fn dealloc(&self, p: *mut u8, l: Layout) {
-        unsafe { System.dealloc(p, l) }
-    }
-    unsafe fn realloc(&self, p: *mut u8, l: Layout, n: usize) -> *mut u8 {
-        if COUNTING.load(Ordering::Relaxed) {
-            ALLOCS.fetch_add(1, Ordering::Relaxed);
-        }
-        unsafe { System.realloc(p, l, n) }
-    }
-}
+#[path = "common/alloc_counter.rs"]
+mod alloc_counter;
+use alloc_counter::{Counting, Window};
 
 #[global_allocator]
 static GLOBAL: Counting = Counting;
-
-/// Counts allocations between the first and the last batch of the second epoch.
-struct Window {
-    epoch: usize,
-    steps: usize,
-}
-
-impl Callback for Window {
-    fn on_epoch_begin(&mut self, epoch: usize, _: &mut Sequential) {
-        self.epoch = epoch;
-    }
-    fn on_train_batch_end(&mut self, batch: usize, _: &Logs, _: &mut Sequential) {
-        if self.epoch == 1 && batch == 0 {
-            COUNTING.store(true, Ordering::SeqCst);
-        }
-        if self.epoch == 1 && batch + 2 == self.steps {
-            COUNTING.store(false, Ordering::SeqCst);
-        }
-    }
-}
 
 #[test]
 fn a_training_step_through_these_layers_allocates_nothing() {
@@ -81,10 +39,7 @@ fn a_training_step_through_these_layers_allocates_nothing() {
     ])
     .unwrap();
     model.compile("adam", "mse", ["mae"]).unwrap();
-    let mut w = Window {
-        epoch: 0,
-        steps: 10,
-    };
+    let mut w = Window::new(10);
     model
         .fit(
             &x,
@@ -97,6 +52,6 @@ fn a_training_step_through_these_layers_allocates_nothing() {
             },
         )
         .unwrap();
-    let n = ALLOCS.load(Ordering::SeqCst);
+    let n = alloc_counter::allocations();
     assert_eq!(n, 0, "{n} allocations in 8 training steps");
 }

@@ -4,36 +4,9 @@
 use kerust::layers::*;
 use kerust::{Rng, Tensor};
 
-/// `sum(layer(x) * g)` in f64.
-fn probe(layer: &mut dyn Layer, x: &Tensor, g: &[f32], training: bool) -> f64 {
-    let mut y = Tensor::default();
-    layer.forward(x, &mut y, training);
-    y.data()
-        .iter()
-        .zip(g)
-        .map(|(a, b)| *a as f64 * *b as f64)
-        .sum()
-}
-
-fn random(shape: &[usize], rng: &mut Rng, scale: f32, shift: f32) -> Tensor {
-    let n = shape.iter().product();
-    Tensor::from_vec(
-        shape,
-        (0..n)
-            .map(|_| shift + rng.uniform_range(-scale, scale))
-            .collect(),
-    )
-    .unwrap()
-}
-
-#[track_caller]
-fn agree(what: &str, analytic: f32, numeric: f64) {
-    let tol = 3e-3 * (1.0 + numeric.abs());
-    assert!(
-        (analytic as f64 - numeric).abs() < tol,
-        "{what}: analytic {analytic} vs finite difference {numeric}"
-    );
-}
+#[path = "common/finite_diff.rs"]
+mod finite_diff;
+use finite_diff::{agree, probe, random_shifted as random};
 
 /// Builds `make()` for `in_shape` with non-trivial parameter values (positive where the
 /// name says variance).

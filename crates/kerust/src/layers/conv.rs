@@ -5,6 +5,7 @@
 use super::conv_geom::{
     self as geom, DataFormat, IntoDataFormat, IntoPadding, IntoWindow, Padding, Windows,
 };
+use super::weight_options::{write_weight_options, KernelNames, WeightOptions};
 use super::{base_config, Layer, Param, Regularizer};
 use crate::activations::Activation;
 use crate::initializers::Initializer;
@@ -376,19 +377,6 @@ impl<const N: usize> Conv<N> {
 
     /// Reads Keras's config options of a `Conv{N}D` or (`depthwise`) `DepthwiseConv{N}D`.
     pub(crate) fn from_keys_as(keys: &mut Keys<'_>, ctx: &str, depthwise: bool) -> Result<Self> {
-        let (init_k, reg_k, cons_k) = if depthwise {
-            (
-                "depthwise_initializer",
-                "depthwise_regularizer",
-                "depthwise_constraint",
-            )
-        } else {
-            (
-                "kernel_initializer",
-                "kernel_regularizer",
-                "kernel_constraint",
-            )
-        };
         let filters = if depthwise {
             keys.usize("depth_multiplier")?.unwrap_or(1)
         } else {
@@ -422,19 +410,18 @@ impl<const N: usize> Conv<N> {
         }
         c.activation = cfg::activation(keys.get("activation").unwrap_or(&Value::Null), ctx)?;
         c.use_bias = keys.bool("use_bias", true)?;
-        if let Some(v) = keys.get(init_k) {
-            c.kernel_initializer = cfg::initializer(v, ctx)?;
+        let names = if depthwise {
+            KernelNames::Depthwise
+        } else {
+            KernelNames::Kernel
+        };
+        WeightOptions {
+            kernel_initializer: &mut c.kernel_initializer,
+            bias_initializer: &mut c.bias_initializer,
+            kernel_regularizer: &mut c.kernel_regularizer,
+            bias_regularizer: &mut c.bias_regularizer,
         }
-        if let Some(v) = keys.get("bias_initializer") {
-            c.bias_initializer = cfg::initializer(v, ctx)?;
-        }
-        c.kernel_regularizer = cfg::regularizer(keys.get(reg_k), ctx)?;
-        c.bias_regularizer = cfg::regularizer(keys.get("bias_regularizer"), ctx)?;
-        keys.require(cons_k, |_| false, "weight constraints")?;
-        keys.require("bias_constraint", |_| false, "weight constraints")?;
-        keys.require("quantization_config", |_| false, "quantization")?;
-        keys.require("lora_rank", |v| v.as_u64() == Some(0), "LoRA")?;
-        keys.ignore(&["lora_alpha"]);
+        .read(keys, ctx, names)?;
         c.check_options().map_err(|e| keys.err(e.to_string()))?;
         Ok(c)
     }
@@ -719,38 +706,18 @@ impl<const N: usize> Layer for Conv<N> {
         }
         m.insert("activation".into(), self.activation.name().into());
         m.insert("use_bias".into(), self.use_bias.into());
-        let (init_k, reg_k, cons_k) = if dw.is_some() {
-            (
-                "depthwise_initializer",
-                "depthwise_regularizer",
-                "depthwise_constraint",
-            )
+        let names = if dw.is_some() {
+            KernelNames::Depthwise
         } else {
-            (
-                "kernel_initializer",
-                "kernel_regularizer",
-                "kernel_constraint",
-            )
+            KernelNames::Kernel
         };
-        m.insert(
-            init_k.into(),
-            super::activation::initializer_config(&self.kernel_initializer),
-        );
-        m.insert(
-            "bias_initializer".into(),
-            super::activation::initializer_config(&self.bias_initializer),
-        );
-        m.insert(
-            reg_k.into(),
-            super::dense::regularizer_config(self.kernel_regularizer),
-        );
-        m.insert(
-            "bias_regularizer".into(),
-            super::dense::regularizer_config(self.bias_regularizer),
+        write_weight_options(
+            &mut m,
+            names,
+            (&self.kernel_initializer, &self.bias_initializer),
+            (self.kernel_regularizer, self.bias_regularizer),
         );
         m.insert("activity_regularizer".into(), Value::Null);
-        m.insert(cons_k.into(), Value::Null);
-        m.insert("bias_constraint".into(), Value::Null);
         Value::Object(m)
     }
 }

@@ -5,6 +5,7 @@
 use super::conv_geom::{
     self as geom, DataFormat, IntoDataFormat, IntoPadding, IntoWindow, Padding, Windows,
 };
+use super::weight_options::{write_weight_options, KernelNames, WeightOptions};
 use super::{base_config, Layer, Param, Regularizer};
 use crate::activations::Activation;
 use crate::initializers::Initializer;
@@ -282,19 +283,13 @@ impl<const N: usize> ConvTranspose<N> {
         keys.require("output_padding", |_| false, "output_padding")?;
         c.activation = cfg::activation(keys.get("activation").unwrap_or(&Value::Null), ctx)?;
         c.use_bias = keys.bool("use_bias", true)?;
-        if let Some(v) = keys.get("kernel_initializer") {
-            c.kernel_initializer = cfg::initializer(v, ctx)?;
+        WeightOptions {
+            kernel_initializer: &mut c.kernel_initializer,
+            bias_initializer: &mut c.bias_initializer,
+            kernel_regularizer: &mut c.kernel_regularizer,
+            bias_regularizer: &mut c.bias_regularizer,
         }
-        if let Some(v) = keys.get("bias_initializer") {
-            c.bias_initializer = cfg::initializer(v, ctx)?;
-        }
-        c.kernel_regularizer = cfg::regularizer(keys.get("kernel_regularizer"), ctx)?;
-        c.bias_regularizer = cfg::regularizer(keys.get("bias_regularizer"), ctx)?;
-        keys.require("kernel_constraint", |_| false, "weight constraints")?;
-        keys.require("bias_constraint", |_| false, "weight constraints")?;
-        keys.require("quantization_config", |_| false, "quantization")?;
-        keys.require("lora_rank", |v| v.as_u64() == Some(0), "LoRA")?;
-        keys.ignore(&["lora_alpha"]);
+        .read(keys, ctx, KernelNames::Kernel)?;
         Ok(c)
     }
 }
@@ -512,25 +507,13 @@ impl<const N: usize> Layer for ConvTranspose<N> {
         m.insert("dilation_rate".into(), self.dilation_rate.to_vec().into());
         m.insert("activation".into(), self.activation.name().into());
         m.insert("use_bias".into(), self.use_bias.into());
-        m.insert(
-            "kernel_initializer".into(),
-            super::activation::initializer_config(&self.kernel_initializer),
-        );
-        m.insert(
-            "bias_initializer".into(),
-            super::activation::initializer_config(&self.bias_initializer),
-        );
-        m.insert(
-            "kernel_regularizer".into(),
-            super::dense::regularizer_config(self.kernel_regularizer),
-        );
-        m.insert(
-            "bias_regularizer".into(),
-            super::dense::regularizer_config(self.bias_regularizer),
+        write_weight_options(
+            &mut m,
+            KernelNames::Kernel,
+            (&self.kernel_initializer, &self.bias_initializer),
+            (self.kernel_regularizer, self.bias_regularizer),
         );
         m.insert("activity_regularizer".into(), Value::Null);
-        m.insert("kernel_constraint".into(), Value::Null);
-        m.insert("bias_constraint".into(), Value::Null);
         Value::Object(m)
     }
 }

@@ -1,5 +1,6 @@
 //! `Dense`: `activation(x · kernel + bias)` over the last axis.
 
+use super::weight_options::{write_weight_options, KernelNames, WeightOptions};
 use super::{base_config, Layer, Param, Regularizer};
 use crate::activations::Activation;
 use crate::initializers::Initializer;
@@ -136,28 +137,14 @@ impl Dense {
             .ok_or_else(|| keys.err("`units` must be a positive integer"))?;
         let activation = cfg::activation(keys.get("activation").unwrap_or(&Value::Null), ctx)?;
         let use_bias = keys.bool("use_bias", true)?;
-        let kernel_initializer = match keys.get("kernel_initializer") {
-            Some(v) => cfg::initializer(v, ctx)?,
-            None => "glorot_uniform".parse()?,
-        };
-        let bias_initializer = match keys.get("bias_initializer") {
-            Some(v) => cfg::initializer(v, ctx)?,
-            None => Initializer::Zeros,
-        };
-        let kernel_regularizer = cfg::regularizer(keys.get("kernel_regularizer"), ctx)?;
-        let bias_regularizer = cfg::regularizer(keys.get("bias_regularizer"), ctx)?;
-        keys.require("kernel_constraint", |_| false, "weight constraints")?;
-        keys.require("bias_constraint", |_| false, "weight constraints")?;
-        keys.require("quantization_config", |_| false, "quantization")?;
-        keys.require("lora_rank", |v| v.as_u64() == Some(0), "LoRA")?;
-        keys.ignore(&["lora_alpha"]);
-        let mut d = Dense::new(units)
-            .activation(activation)
-            .use_bias(use_bias)
-            .kernel_initializer(kernel_initializer)
-            .bias_initializer(bias_initializer);
-        d.kernel_regularizer = kernel_regularizer;
-        d.bias_regularizer = bias_regularizer;
+        let mut d = Dense::new(units).activation(activation).use_bias(use_bias);
+        WeightOptions {
+            kernel_initializer: &mut d.kernel_initializer,
+            bias_initializer: &mut d.bias_initializer,
+            kernel_regularizer: &mut d.kernel_regularizer,
+            bias_regularizer: &mut d.bias_regularizer,
+        }
+        .read(keys, ctx, KernelNames::Kernel)?;
         Ok(d)
     }
 }
@@ -342,39 +329,12 @@ impl Layer for Dense {
         m.insert("units".into(), self.units.into());
         m.insert("activation".into(), self.activation.name().into());
         m.insert("use_bias".into(), self.use_bias.into());
-        m.insert(
-            "kernel_initializer".into(),
-            super::activation::initializer_config(&self.kernel_initializer),
+        write_weight_options(
+            &mut m,
+            KernelNames::Kernel,
+            (&self.kernel_initializer, &self.bias_initializer),
+            (self.kernel_regularizer, self.bias_regularizer),
         );
-        m.insert(
-            "bias_initializer".into(),
-            super::activation::initializer_config(&self.bias_initializer),
-        );
-        m.insert(
-            "kernel_regularizer".into(),
-            regularizer_config(self.kernel_regularizer),
-        );
-        m.insert(
-            "bias_regularizer".into(),
-            regularizer_config(self.bias_regularizer),
-        );
-        m.insert("kernel_constraint".into(), serde_json::Value::Null);
-        m.insert("bias_constraint".into(), serde_json::Value::Null);
         serde_json::Value::Object(m)
-    }
-}
-
-pub(crate) fn regularizer_config(r: Option<Regularizer>) -> serde_json::Value {
-    match r {
-        None => serde_json::Value::Null,
-        Some(Regularizer::L1(l1)) => {
-            serde_json::json!({"module": "keras.regularizers", "class_name": "L1", "config": {"l1": l1}, "registered_name": null})
-        }
-        Some(Regularizer::L2(l2)) => {
-            serde_json::json!({"module": "keras.regularizers", "class_name": "L2", "config": {"l2": l2}, "registered_name": null})
-        }
-        Some(Regularizer::L1L2 { l1, l2 }) => {
-            serde_json::json!({"module": "keras.regularizers", "class_name": "L1L2", "config": {"l1": l1, "l2": l2}, "registered_name": null})
-        }
     }
 }

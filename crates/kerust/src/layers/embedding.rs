@@ -259,7 +259,7 @@ impl Layer for Embedding {
         );
         m.insert(
             "embeddings_regularizer".into(),
-            super::dense::regularizer_config(self.regularizer),
+            super::weight_options::regularizer_config(self.regularizer),
         );
         m.insert("activity_regularizer".into(), Value::Null);
         m.insert("embeddings_constraint".into(), Value::Null);

@@ -20,6 +20,7 @@ mod pooling;
 mod recurrent;
 mod reshaping;
 mod time_distributed;
+mod weight_options;
 
 pub use activation::Activation as ActivationLayer;
 pub use conv::{Conv, Conv1D, Conv2D, Conv3D};

@@ -68,11 +68,11 @@ impl Affine {
         );
         m.insert(
             "beta_regularizer".into(),
-            super::dense::regularizer_config(self.beta_regularizer),
+            super::weight_options::regularizer_config(self.beta_regularizer),
         );
         m.insert(
             "gamma_regularizer".into(),
-            super::dense::regularizer_config(self.gamma_regularizer),
+            super::weight_options::regularizer_config(self.gamma_regularizer),
         );
         m.insert("beta_constraint".into(), Value::Null);
         m.insert("gamma_constraint".into(), Value::Null);

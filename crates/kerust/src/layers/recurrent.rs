@@ -810,15 +810,15 @@ impl Rnn {
         }
         m.insert(
             "kernel_regularizer".into(),
-            super::dense::regularizer_config(self.kernel_regularizer),
+            super::weight_options::regularizer_config(self.kernel_regularizer),
         );
         m.insert(
             "recurrent_regularizer".into(),
-            super::dense::regularizer_config(self.recurrent_regularizer),
+            super::weight_options::regularizer_config(self.recurrent_regularizer),
         );
         m.insert(
             "bias_regularizer".into(),
-            super::dense::regularizer_config(self.bias_regularizer),
+            super::weight_options::regularizer_config(self.bias_regularizer),
         );
         m.insert("activity_regularizer".into(), Value::Null);
         m.insert("kernel_constraint".into(), Value::Null);
