@@ -741,21 +741,6 @@ fn parse_loss(v: &Value, ctx: &str) -> Result<crate::losses::Loss> {
     }
 }
 
-/// Keras's snake-case function name for a metric class (`SparseCategoricalAccuracy`).
-fn snake(class: &str) -> String {
-    if class == "AUC" {
-        return "auc".into();
-    }
-    let mut s = String::new();
-    for (i, c) in class.chars().enumerate() {
-        if c.is_ascii_uppercase() && i > 0 {
-            s.push('_');
-        }
-        s.push(c.to_ascii_lowercase());
-    }
-    s
-}
-
 fn parse_metric(v: &Value, ctx: &str) -> Result<MetricSpec> {
     match v {
         Value::String(s) => {
@@ -764,7 +749,7 @@ fn parse_metric(v: &Value, ctx: &str) -> Result<MetricSpec> {
         }
         Value::Object(_) => {
             let (class, config) = class_and_config(v, ctx)?;
-            let fname = snake(class);
+            let fname = crate::models::snake(class);
             let mut m = crate::metrics::from_config(&fname, config, 1, 2)
                 .map_err(|e| cfg_err(ctx, e.to_string()))?;
             if let Some(n) = config.get("name").and_then(|n| n.as_str()) {
