@@ -136,7 +136,9 @@ enum Command {
         long_about = "Run the whole workflow on the embedded UCI digits (1,797 images of 8 x 8 \
                       pixels) in seconds, with no files: model summary, 50 epochs of training \
                       with 10% held out for validation, test-set evaluation, confusion matrix and \
-                      classification report."
+                      classification report.",
+        after_help = "Examples:\n  kerust demo\n  kerust demo --seed 7\n  \
+                      kerust demo --threads 1 --seed 0"
     )]
     Demo(DemoArgs),
 }

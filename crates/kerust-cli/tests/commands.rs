@@ -832,6 +832,16 @@ fn every_subcommand_has_help_with_examples() {
                 "Examples:",
             ],
         ),
+        (
+            "demo",
+            &[
+                "--seed",
+                "--threads",
+                "digits",
+                "Examples:",
+                "kerust demo --seed",
+            ],
+        ),
     ] {
         let out = kerust().args([cmd, "--help"]).assert().success();
         let text = String::from_utf8_lossy(&out.get_output().stdout);
