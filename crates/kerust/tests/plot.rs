@@ -245,10 +245,15 @@ fn confusion_matrix_png_and_svg() {
     let dir = out_dir("confusion");
     let cm = fashion_confusion();
     plot_confusion_matrix(&cm, Some(&FASHION), dir.join("fashion.png")).unwrap();
-    let (w, h) = check_png(&dir.join("fashion.png"), None, None);
-    assert!(
-        (500..=1400).contains(&w) && (500..=1400).contains(&h),
-        "{w}x{h}"
+    // 10 cells of 56 px (560 / 10); the names at 13 px, the widest 60 px wide,
+    // so the column names stand vertically, 60 px high. Width: margin 16 + axis title 15 + 12
+    // + row names 60 + 8, the grid 560, then 22 + colour bar 18 + 6 + tick labels (0 to 750,
+    // 20 px) + margin 16. Height: margin 16 + title 19 + 18, the grid 560, then 8 + column
+    // names 60 + 12 + axis title 15 + margin 16.
+    check_png(
+        &dir.join("fashion.png"),
+        Some(16 + 15 + 12 + 60 + 8 + 560 + 22 + 18 + 6 + 20 + 16),
+        Some(16 + 19 + 18 + 560 + 8 + 60 + 12 + 15 + 16),
     );
     plot_confusion_matrix(&cm, Some(&FASHION), dir.join("fashion.svg")).unwrap();
     check_svg(
@@ -262,11 +267,22 @@ fn confusion_matrix_png_and_svg() {
         ],
     );
     // Without names, the class numbers label the axes; short names stay horizontal.
+    // The same layout with one-digit names (8 px wide), horizontal, 13 px high.
     plot_confusion_matrix(&cm, None, dir.join("numbers.png")).unwrap();
-    check_png(&dir.join("numbers.png"), None, None);
+    check_png(
+        &dir.join("numbers.png"),
+        Some(16 + 15 + 12 + 8 + 8 + 560 + 22 + 18 + 6 + 20 + 16),
+        Some(16 + 19 + 18 + 560 + 8 + 13 + 12 + 15 + 16),
+    );
+    // Two cells of the largest size, 80 px; the picture as wide as its title
+    // ("Confusion matrix: 13 samples, 92.3% correct", 369 px at 19 px) and two margins.
     let small = ndarray::array![[5u64, 1], [0, 7]];
     plot_confusion_matrix(&small, Some(&["no", "yes"]), dir.join("two.png")).unwrap();
-    check_png(&dir.join("two.png"), None, None);
+    check_png(
+        &dir.join("two.png"),
+        Some(369 + 2 * 16),
+        Some(16 + 19 + 18 + 2 * 80 + 8 + 13 + 12 + 15 + 16),
+    );
     no_temp_files(&dir);
     clean(&dir);
 }
@@ -496,11 +512,15 @@ fn prediction_png_and_svg() {
     // Wrong: a shirt taken for a T-shirt.
     let p = softmax_row(10, 0, 6);
     plot_prediction(&p, Some(&FASHION), Some(6), dir.join("wrong.png")).unwrap();
-    let (w, h) = check_png(&dir.join("wrong.png"), None, None);
-    assert!(
-        (600..=900).contains(&w) && (350..=600).contains(&h),
-        "{w}x{h}"
+    // 10 bars in 64 px slots (640 / 10) right of a 58 px axis, and a 16 px margin; above, a
+    // 16 px margin, the 18 px title, 14, the 12 px legend and 24; the 260 px plot; 16, the class
+    // names (horizontal, 12 px: each fits in its slot) and a 16 px margin.
+    const PREDICTION_SIZE: (u32, u32) = (
+        58 + 10 * 64 + 16,
+        16 + 18 + 14 + 12 + 24 + 260 + 16 + 12 + 16,
     );
+    let (w, h) = PREDICTION_SIZE;
+    check_png(&dir.join("wrong.png"), Some(w), Some(h));
     plot_prediction(&p, Some(&FASHION), Some(6), dir.join("wrong.svg")).unwrap();
     check_svg(
         &dir.join("wrong.svg"),
@@ -514,9 +534,9 @@ fn prediction_png_and_svg() {
     // Right, and without a true label or names.
     let p = softmax_row(10, 9, 7);
     plot_prediction(&p, Some(&FASHION), Some(9), dir.join("right.png")).unwrap();
-    check_png(&dir.join("right.png"), None, None);
+    check_png(&dir.join("right.png"), Some(w), Some(h));
     plot_prediction(&p, None, None, dir.join("plain.png")).unwrap();
-    check_png(&dir.join("plain.png"), None, None);
+    check_png(&dir.join("plain.png"), Some(w), Some(h));
     no_temp_files(&dir);
     clean(&dir);
 }
