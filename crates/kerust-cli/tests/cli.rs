@@ -57,6 +57,14 @@ fn demo_reaches_95_percent() {
     assert!(loss > 0.0 && loss < 0.5, "demo test loss {loss}");
 }
 
+/// The `name: value` pairs of a Keras progress line (`38/38 - 0s - ... - accuracy: 0.26 - ...`).
+fn logged_values(line: &str) -> Vec<(String, f64)> {
+    line.split(" - ")
+        .filter_map(|part| part.split_once(": "))
+        .map(|(k, v)| (k.trim().to_string(), v.trim().parse().unwrap()))
+        .collect()
+}
+
 #[test]
 fn train_digits_five_epochs_writes_history() {
     let out_dir = std::env::temp_dir().join(format!("kerust-cli-test-{}", std::process::id()));
@@ -71,6 +79,8 @@ fn train_digits_five_epochs_writes_history() {
             "5",
             "--verbose",
             "2",
+            "--seed",
+            "7",
         ])
         .args(["--validation-split", "0.1", "--threads", "1", "--out"])
         .arg(&nested)
@@ -78,22 +88,106 @@ fn train_digits_five_epochs_writes_history() {
         .success()
         .stdout(predicate::str::contains("Epoch 5/5"))
         .stdout(predicate::str::contains("Classification report"));
-    let (acc, _) = closing_lines(&out.get_output().stdout);
+    let stdout = out.get_output().stdout.clone();
+    let (acc, loss) = closing_lines(&stdout);
     assert!(acc > 0.7, "digits after 5 epochs: {acc}");
+    let text = String::from_utf8_lossy(&stdout);
+
+    // history.csv: Keras's CSVLogger columns, one row per epoch holding the logged figures.
     let csv = std::fs::read_to_string(nested.join("history.csv")).expect("history.csv written");
     let lines: Vec<&str> = csv.lines().collect();
-    assert_eq!(lines[0], "epoch,accuracy,loss,val_accuracy,val_loss");
-    assert_eq!(lines.len(), 6, "{csv}");
-    assert!(lines[5].starts_with("4,"), "{csv}");
-    let model = kerust::models::load_model(nested.join("model.keras")).expect("model.keras loads");
+    let header: Vec<&str> = lines[0].split(',').collect();
+    assert_eq!(
+        header,
+        ["epoch", "accuracy", "loss", "val_accuracy", "val_loss"],
+        "{csv}"
+    );
+    assert_eq!(lines.len(), 1 + 5, "{csv}");
+    // The progress lines of verbose 2, one per epoch, after each `Epoch e/5`.
+    let logged: Vec<Vec<(String, f64)>> = text
+        .lines()
+        .zip(text.lines().skip(1))
+        .filter(|(a, _)| a.starts_with("Epoch ") && a.ends_with("/5"))
+        .map(|(_, b)| logged_values(b))
+        .collect();
+    assert_eq!(logged.len(), 5, "{text}");
+    for (e, (row, log)) in lines[1..].iter().zip(&logged).enumerate() {
+        let cells: Vec<&str> = row.split(',').collect();
+        assert_eq!(cells.len(), header.len(), "row {e}: {row}");
+        assert_eq!(cells[0], e.to_string(), "row {e}: {row}");
+        for (name, cell) in header[1..].iter().zip(&cells[1..]) {
+            let v: f64 = cell.parse().unwrap_or_else(|err| panic!("{row}: {err}"));
+            assert!(v.is_finite() && v >= 0.0, "{name} = {v} in {row}");
+            if name.ends_with("accuracy") {
+                assert!(v <= 1.0, "{name} = {v} in {row}");
+            }
+            // The progress line shows the same figure to 4 decimals.
+            let shown = log
+                .iter()
+                .find(|(k, _)| k == name)
+                .unwrap_or_else(|| panic!("epoch {e} logged no {name}: {log:?}"))
+                .1;
+            assert!((v - shown).abs() <= 5e-5 + 1e-9, "{name}: {v} vs {shown}");
+        }
+    }
+
+    // model.keras loads and predicts the CLI's own test split (seed 7, 25%, stratified) with
+    // the printed test accuracy.
+    let mut model =
+        kerust::models::load_model(nested.join("model.keras")).expect("model.keras loads");
     assert_eq!(model.count_params(), 64 * 64 + 64 + 64 * 10 + 10);
-    for picture in ["history.png", "confusion_matrix.png", "samples.png"] {
-        let bytes = std::fs::read(nested.join(picture)).expect(picture);
-        // A PNG signature and an IHDR chunk with a non-trivial size.
-        assert_eq!(&bytes[..8], b"\x89PNG\r\n\x1a\n", "{picture}");
-        let width = u32::from_be_bytes(bytes[16..20].try_into().unwrap());
-        let height = u32::from_be_bytes(bytes[20..24].try_into().unwrap());
-        assert!(width >= 300 && height >= 200, "{picture}: {width}x{height}");
+    let (images, labels) = kerust::datasets::digits::load_data().unwrap();
+    let (_, x_test, _, y_test) =
+        kerust::preprocessing::train_test_split(&images, &labels, 0.25, 7, true).unwrap();
+    let max = f32::from(kerust::datasets::digits::MAX_PIXEL);
+    let x_test = x_test.mapv(|v| f32::from(v) / max);
+    let p = model.predict(&x_test, 32).expect("model.keras predicts");
+    assert_eq!(p.shape(), [450, 10]);
+    let mut right = 0;
+    for (row, &label) in p.outer_iter().zip(&y_test) {
+        let sum: f32 = row.sum();
+        assert!((sum - 1.0).abs() < 1e-5, "softmax row sums to {sum}");
+        let guess = (0..10).fold(0, |b, i| if row[i] > row[b] { i } else { b });
+        right += usize::from(guess == usize::from(label));
+    }
+    let reloaded = right as f64 / 450.0;
+    assert!(
+        (reloaded - acc).abs() <= 5e-5,
+        "{reloaded} vs printed {acc}"
+    );
+    let loss_back = model
+        .evaluate(&x_test, &y_test.mapv(u32::from), 32, 0)
+        .unwrap()
+        .loss();
+    assert!(
+        (f64::from(loss_back) - loss).abs() <= 5e-5,
+        "{loss_back} vs {loss}"
+    );
+
+    // Each picture decodes, at the size of its layout: two panels of 1000 x 400 side by side
+    // (loss and accuracy); 10 classes named 0-9 (the confusion matrix's two-digit tick
+    // labels 14 px wide); 24 images in 8 columns of 158 px and 3 rows of 150 px under a 34 px
+    // heading, with 16 px margins.
+    for (picture, size) in [
+        ("history.png", (1000, 400)),
+        (
+            "confusion_matrix.png",
+            (
+                16 + 15 + 12 + 8 + 8 + 560 + 22 + 18 + 6 + 14 + 16,
+                16 + 19 + 18 + 560 + 8 + 13 + 12 + 15 + 16,
+            ),
+        ),
+        ("samples.png", (8 * 158 + 32, 34 + 3 * 150 + 32)),
+    ] {
+        let img = image::open(nested.join(picture))
+            .unwrap_or_else(|e| panic!("{picture} does not decode: {e}"));
+        assert_eq!((img.width(), img.height()), size, "{picture}");
+        let rgb = img.to_rgb8();
+        let first = rgb.get_pixel(0, 0);
+        assert!(
+            rgb.pixels().filter(|p| *p != first).count() > 1000,
+            "{picture} is (nearly) one flat colour"
+        );
     }
     std::fs::remove_dir_all(&out_dir).unwrap();
 }
