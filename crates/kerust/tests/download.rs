@@ -30,6 +30,9 @@ enum Mode {
     Oversized,
     /// Serves the file with 1000 bytes more and no Content-Length (ends by closing).
     OversizedUnannounced,
+    /// Announces the file's true size in Content-Length, sends the first half of it, then
+    /// closes the connection.
+    CutOff,
     /// Reads the request and never answers.
     Stall,
 }
@@ -103,6 +106,11 @@ fn handle(
         )
     };
     stream.write_all(head.as_bytes())?;
+    if mode == Mode::CutOff {
+        stream.write_all(&body[..body.len() / 2])?;
+        stream.flush()?;
+        return stream.shutdown(std::net::Shutdown::Both);
+    }
     stream.write_all(&body)?;
     stream.flush()
 }
@@ -243,6 +251,39 @@ fn oversized_download_is_refused() {
         assert!(entries(&cache.join("mnist")).is_empty());
         std::fs::remove_dir_all(cache).unwrap();
     }
+}
+
+#[test]
+fn download_cut_off_midway_fails_and_leaves_nothing() {
+    let server = serve(data_root(), Mode::CutOff);
+    let cache = temp_dir("cutoff");
+    let err = mnist::load_data_with(&options(&cache, &server.url)).unwrap_err();
+    let msg = err.to_string();
+    let (name, size) = (mnist::SPEC.files[0].0, mnist::SPEC.sizes[0]);
+    // The first file broke off: the error names its URL, how much of it came, and where the
+    // files were looked for.
+    assert!(
+        msg.contains(&format!("{}/mnist/{name}", server.url)),
+        "{msg}"
+    );
+    assert!(
+        msg.contains(&format!("broke off after {} of {size} bytes", size / 2)),
+        "{msg}"
+    );
+    assert!(
+        msg.contains(&cache.join("mnist").display().to_string()),
+        "{msg}"
+    );
+    assert!(msg.contains("KERUST_DATA"), "{msg}");
+    assert!(!msg.contains("panicked"), "{msg}");
+    // Nothing kept: neither the file nor a temporary file, and no second file was tried.
+    assert!(
+        entries(&cache.join("mnist")).is_empty(),
+        "{:?}",
+        entries(&cache.join("mnist"))
+    );
+    assert_eq!(server.requests.load(Ordering::SeqCst), 1);
+    std::fs::remove_dir_all(cache).unwrap();
 }
 
 #[test]
