@@ -1,14 +1,15 @@
 //! Tests of `kerust::datasets`: the real MNIST / Fashion-MNIST files and bad input.
 //!
 //! The real files are read from `$KERUST_DATA`, or else from the shared copy at
-//! `<workspace>/../shared/datasets`.
+//! `<workspace>/../shared/datasets`. What `load_data()` does with the environment is tested in
+//! tests/datasets_env.rs, a test binary of its own as it changes environment variables.
 
 use std::io::Write;
 use std::path::Path;
 
 use flate2::write::GzEncoder;
 use flate2::Compression;
-use kerust::datasets::{digits, fashion_mnist, idx, mnist, ImageData, LoadOptions};
+use kerust::datasets::{digits, fashion_mnist, idx, mnist, ImageData};
 use kerust::Error;
 
 mod common;
@@ -94,23 +95,6 @@ fn fashion_mnist_real_files() {
     );
     assert_eq!(fashion_mnist::CLASS_NAMES.len(), 10);
     assert_eq!(fashion_mnist::CLASS_NAMES[0], "T-shirt/top");
-}
-
-#[test]
-fn load_data_uses_environment_or_explains() {
-    // Depends on the environment: with KERUST_DATA (or a populated cache) it loads, otherwise
-    // the error must list the places searched and say how to provide the files. (Downloading
-    // is off here: tests never fetch from the real origin nor write the real cache; see
-    // tests/download.rs for the download path.)
-    match mnist::load_data_with(&LoadOptions::from_env().download(false)) {
-        Ok(data) => assert_eq!(data.0 .0.shape(), &[60000, 28, 28]),
-        Err(e) => {
-            let msg = e.to_string();
-            assert!(msg.contains("KERUST_DATA"), "{msg}");
-            assert!(msg.contains(".kerust"), "{msg}");
-            assert!(msg.contains("train-images-idx3-ubyte.gz"), "{msg}");
-        }
-    }
 }
 
 #[test]
