@@ -44,9 +44,60 @@ fn closing_lines(stdout: &[u8]) -> (f64, f64) {
     )
 }
 
+/// A fresh, empty folder under the system's temporary folder.
+fn fresh_dir(tag: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("kerust-cli-{tag}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// Every file and folder under `dir`.
+fn tree(dir: &std::path::Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            out.extend(tree(&path));
+        }
+        out.push(path);
+    }
+    out
+}
+
+/// `kerust` with none of the dataset variables, `HOME` an empty folder, and a working
+/// directory of its own: no dataset can be found anywhere.
+fn kerust_without_data(home: &std::path::Path, cwd: &std::path::Path) -> Command {
+    let mut cmd = Command::cargo_bin("kerust").expect("the kerust binary is built");
+    for var in ["KERUST_DATA", "KERUST_CACHE", "USERPROFILE"] {
+        cmd.env_remove(var);
+    }
+    // Were anything downloaded, it would be from a closed port on this machine.
+    cmd.env("KERUST_DATA_URL", "http://127.0.0.1:9")
+        .env("HOME", home)
+        .current_dir(cwd);
+    cmd
+}
+
 #[test]
 fn demo_reaches_95_percent() {
-    let out = kerust().arg("demo").assert().success();
+    // No files needed: no KERUST_DATA, an empty home folder, and nothing written to either.
+    let home = fresh_dir("demo-home");
+    let cwd = fresh_dir("demo-cwd");
+    let out = kerust_without_data(&home, &cwd)
+        .arg("demo")
+        .assert()
+        .success();
+    assert!(tree(&home).is_empty(), "demo wrote {:?}", tree(&home));
+    assert!(tree(&cwd).is_empty(), "demo wrote {:?}", tree(&cwd));
+    // The same environment cannot find MNIST: the demo really ran without dataset files.
+    kerust_without_data(&home, &cwd)
+        .args(["train", "--dataset", "mnist", "--epochs", "1"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("MNIST dataset files not found"));
+    std::fs::remove_dir_all(&home).unwrap();
+    std::fs::remove_dir_all(&cwd).unwrap();
     let stdout = &out.get_output().stdout;
     let text = String::from_utf8_lossy(stdout);
     assert!(text.contains("Total params: 4,810"), "{text}");
@@ -243,6 +294,76 @@ fn missing_data_dir_says_where_it_looked() {
         .stderr(predicate::str::contains("/nonexistent"))
         .stderr(predicate::str::contains("t10k-images-idx3-ubyte.gz"))
         .stderr(predicate::str::contains("panicked").not());
+}
+
+/// Writes MNIST's four files into `dir` as plain (uncompressed) IDX, which the loader also
+/// reads: `n_train` training and 2 test images of 28 x 28 pixels.
+fn write_fake_mnist(dir: &std::path::Path, n_train: u32) {
+    std::fs::create_dir_all(dir).unwrap();
+    let header =
+        |words: &[u32]| -> Vec<u8> { words.iter().flat_map(|w| w.to_be_bytes()).collect() };
+    let images = |n: u32| {
+        let mut b = header(&[2051, n, 28, 28]);
+        b.extend((0..n * 28 * 28).map(|i| (i % 251) as u8));
+        b
+    };
+    let labels = |n: u32| {
+        let mut b = header(&[2049, n]);
+        b.extend((0..n).map(|i| (i % 10) as u8));
+        b
+    };
+    let files = [
+        ("train-images-idx3-ubyte.gz", images(n_train)),
+        ("train-labels-idx1-ubyte.gz", labels(n_train)),
+        ("t10k-images-idx3-ubyte.gz", images(2)),
+        ("t10k-labels-idx1-ubyte.gz", labels(2)),
+    ];
+    for (name, bytes) in files {
+        std::fs::write(dir.join(name), bytes).unwrap();
+    }
+}
+
+#[test]
+fn data_dir_wins_over_kerust_data_and_the_cache() {
+    let home = fresh_dir("order-home");
+    let cwd = fresh_dir("order-cwd");
+    let env_data = fresh_dir("order-env");
+    let given = fresh_dir("order-given");
+    write_fake_mnist(&home.join(".kerust/datasets/mnist"), 30);
+    write_fake_mnist(&env_data.join("mnist"), 20);
+    write_fake_mnist(&given.join("mnist"), 10);
+    let train = |data_dir: Option<&PathBuf>, kerust_data: bool| {
+        let mut cmd = kerust_without_data(&home, &cwd);
+        cmd.args([
+            "train",
+            "--dataset",
+            "mnist",
+            "--epochs",
+            "1",
+            "--verbose",
+            "0",
+        ]);
+        if let Some(d) = data_dir {
+            cmd.arg("--data-dir").arg(d);
+        }
+        if kerust_data {
+            cmd.env("KERUST_DATA", &env_data);
+        }
+        let out = cmd.assert().success();
+        let text = String::from_utf8_lossy(&out.get_output().stdout).into_owned();
+        text.lines()
+            .find(|l| l.starts_with("Dataset: "))
+            .unwrap_or_else(|| panic!("no Dataset line:\n{text}"))
+            .to_string()
+    };
+    let line = |n| format!("Dataset: MNIST, {n} training and 2 test images of 28 x 28 pixels");
+    // --data-dir over KERUST_DATA over the cache (~/.kerust/datasets/mnist).
+    assert_eq!(train(Some(&given), true), line(10));
+    assert_eq!(train(None, true), line(20));
+    assert_eq!(train(None, false), line(30));
+    for d in [home, cwd, env_data, given] {
+        std::fs::remove_dir_all(d).unwrap();
+    }
 }
 
 #[test]
