@@ -73,18 +73,33 @@ fn one_line_error(cmd: &mut Command) -> String {
     lines[0].to_string()
 }
 
-/// The value of the `Test accuracy: ` line.
-fn test_accuracy(stdout: &[u8]) -> f64 {
+/// The values of the closing `Test accuracy: A` and `Test loss: L` lines, each checked to
+/// have exactly 4 decimals.
+fn closing_lines(stdout: &[u8]) -> (f64, f64) {
     let text = String::from_utf8_lossy(stdout);
     let lines: Vec<&str> = text.lines().collect();
     let n = lines.len();
     assert!(n >= 2, "{text}");
-    assert!(lines[n - 1].starts_with("Test loss: "), "{text}");
-    lines[n - 2]
-        .strip_prefix("Test accuracy: ")
-        .unwrap_or_else(|| panic!("no accuracy line:\n{text}"))
-        .parse()
-        .unwrap()
+    let value = |line: &str, prefix: &str| -> f64 {
+        let v = line
+            .strip_prefix(prefix)
+            .unwrap_or_else(|| panic!("expected `{prefix}...`, got `{line}`\n{text}"));
+        let decimals = v.split_once('.').map(|(_, d)| d);
+        assert!(
+            decimals.is_some_and(|d| d.len() == 4 && d.bytes().all(|b| b.is_ascii_digit())),
+            "`{line}`: not 4 decimals"
+        );
+        v.parse().unwrap_or_else(|e| panic!("`{line}`: {e}"))
+    };
+    (
+        value(lines[n - 2], "Test accuracy: "),
+        value(lines[n - 1], "Test loss: "),
+    )
+}
+
+/// The value of the `Test accuracy: ` line (the last two lines checked by [`closing_lines`]).
+fn test_accuracy(stdout: &[u8]) -> f64 {
+    closing_lines(stdout).0
 }
 
 /// The embedded digits as the CLI feeds them: (n, 8, 8) scaled to [0, 1], and the labels.
@@ -180,6 +195,24 @@ fn parse_json_output(stdout: &[u8]) -> (Vec<Vec<f32>>, Vec<usize>) {
         .collect();
     assert_eq!(rows.len(), obj["predictions"].as_array().unwrap().len());
     (rows, classes)
+}
+
+/// Checks `--format json` output of a softmax model: one class per row, the index of the
+/// row's largest probability (the first of equal ones, as numpy's argmax), and every row
+/// summing to 1 within 1e-5.
+fn check_softmax_json(rows: &[Vec<f32>], classes: &[usize], num_classes: usize) {
+    assert_eq!(classes.len(), rows.len());
+    for (i, (row, &class)) in rows.iter().zip(classes).enumerate() {
+        assert_eq!(row.len(), num_classes, "row {i}");
+        assert!(
+            row.iter().all(|&p| (0.0..=1.0).contains(&p)),
+            "row {i}: {row:?}"
+        );
+        let argmax = (0..row.len()).fold(0, |b, k| if row[k] > row[b] { k } else { b });
+        assert_eq!(class, argmax, "row {i}: {row:?}");
+        let sum: f64 = row.iter().map(|&p| f64::from(p)).sum();
+        assert!((sum - 1.0).abs() <= 1e-5, "row {i} sums to {sum}");
+    }
 }
 
 fn bits(a: &ArrayD<f32>) -> Vec<u32> {
@@ -350,7 +383,29 @@ fn train_and_evaluate_a_csv_file() {
 
 #[test]
 fn evaluate_keras_written_keras_and_h5_files() {
-    let mut accuracies = Vec::new();
+    // The figures worked out here from the model's probabilities (which match Keras's to 1e-5,
+    // see predict_json_is_bit_identical_to_the_library): the argmax accuracy, and the mean
+    // sparse categorical cross-entropy with Keras's clipping to [1e-7, 1 - 1e-7], in f64.
+    let (_, (x_test, y_test)) =
+        kerust::datasets::fashion_mnist::load_data_from(data_dir()).unwrap();
+    let x = x_test.mapv(|v| f32::from(v) / 255.0);
+    let mut model = kerust::models::load_model(keras_files().join("seed003.keras")).unwrap();
+    let p = model.predict(&x, 32).unwrap();
+    let (mut right, mut loss) = (0usize, 0f64);
+    for (row, &label) in p.outer_iter().zip(&y_test) {
+        let guess = (0..row.len()).fold(0, |b, i| if row[i] > row[b] { i } else { b });
+        right += usize::from(guess == usize::from(label));
+        let q = f64::from(row[usize::from(label)]).clamp(1e-7, 1.0 - 1e-7);
+        loss -= q.ln();
+    }
+    let n = y_test.len() as f64;
+    let (want_acc, want_loss) = (right as f64 / n, loss / n);
+    // The model was fitted for one epoch on random noise (tools/gen_keras_files.py), so it
+    // guesses Fashion-MNIST at about chance: ~10% right, a loss near ln(10) = 2.30.
+    assert!((0.05..0.2).contains(&want_acc), "{want_acc}");
+    assert!((2.0..3.0).contains(&want_loss), "{want_loss}");
+
+    let mut printed = Vec::new();
     for file in ["seed003.keras", "seed003.h5"] {
         let out = kerust()
             .arg("evaluate")
@@ -359,10 +414,21 @@ fn evaluate_keras_written_keras_and_h5_files() {
             .assert()
             .success()
             .stdout(predicate::str::contains("313/313"));
-        accuracies.push(test_accuracy(&out.get_output().stdout));
+        let (acc, loss) = closing_lines(&out.get_output().stdout);
+        // Rounded to 4 decimals: within half a unit of the last place (and float32 sums).
+        assert!(
+            (acc - want_acc).abs() <= 5.1e-5,
+            "{file}: accuracy {acc} vs {want_acc}"
+        );
+        assert!(
+            (loss - want_loss).abs() <= 6e-5,
+            "{file}: loss {loss} vs {want_loss}"
+        );
+        assert!(acc >= 0.05, "{file}: accuracy {acc} below chance level");
+        printed.push((acc, loss));
     }
     // The same model in two formats.
-    assert_eq!(accuracies[0], accuracies[1]);
+    assert_eq!(printed[0], printed[1]);
 }
 
 #[test]
@@ -386,6 +452,9 @@ fn predict_json_is_bit_identical_to_the_library() {
     let got = ArrayD::from_shape_vec(IxDyn(&[7, 10]), rows.concat()).unwrap();
     assert_eq!(bits(&got), bits(&expected));
     assert_eq!(classes.len(), 7);
+    check_softmax_json(&rows, &classes, 10);
+    // Not all the same guess, so the argmax check above compares something.
+    assert!(classes.iter().any(|&c| c != classes[0]), "{classes:?}");
 
     // Keras's own model on uint8 inputs (divided by 255, as Keras's generator did).
     let p: serde_json::Value = serde_json::from_str(
@@ -407,7 +476,9 @@ fn predict_json_is_bit_identical_to_the_library() {
         .args(["--format", "json"])
         .assert()
         .success();
-    let (rows, _) = parse_json_output(&out.get_output().stdout);
+    let (rows, classes) = parse_json_output(&out.get_output().stdout);
+    assert_eq!(rows.len(), 20);
+    check_softmax_json(&rows, &classes, 10);
     let keras: Vec<f64> = p["predictions"]["data"]
         .as_array()
         .unwrap()
