@@ -98,12 +98,12 @@ fn write_fake_mnist(dir: &Path, tag: u8) {
             .iter()
             .flat_map(|w| w.to_be_bytes())
             .collect();
-        b.extend(std::iter::repeat(tag).take(n as usize * 28 * 28));
+        b.extend(std::iter::repeat_n(tag, n as usize * 28 * 28));
         b
     };
     let labels = |n: u32| {
         let mut b: Vec<u8> = [2049u32, n].iter().flat_map(|w| w.to_be_bytes()).collect();
-        b.extend(std::iter::repeat(tag % 10).take(n as usize));
+        b.extend(std::iter::repeat_n(tag % 10, n as usize));
         b
     };
     let [train_x, train_y, test_x, test_y] = mnist::SPEC.file_names();
