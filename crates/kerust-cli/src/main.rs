@@ -358,6 +358,10 @@ fn install_panic_hook() {
             .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
             .unwrap_or("unknown panic");
         let msg = msg.replace('\n', " ");
+        // `kerust train | head`: the reader went away; stop quietly, as other tools do.
+        if msg.contains("failed printing to stdout") && msg.contains("Broken pipe") {
+            std::process::exit(141);
+        }
         match info.location() {
             Some(l) => eprintln!(
                 "error: internal error: {msg} (at {}:{}); please report this",
