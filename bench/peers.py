@@ -13,10 +13,13 @@ ten batches, same last partial batch) in the same process, then time the workloa
 predict workloads time calls for at least min_seconds.
 
 The code is what a user of each library writes:
-- Keras: keras.Sequential of Dense layers, compile(Adam/SGD, "sparse_categorical_crossentropy",
+- Keras: keras.Sequential of the layers (Dense; Conv2D, MaxPooling2D, Flatten, Dropout;
+  LSTM), compile(Adam/SGD, "sparse_categorical_crossentropy",
   metrics=["accuracy"]) with the defaults (jit_compile="auto", i.e. XLA where it applies),
   model.fit(x, y, batch_size, epochs, shuffle=True, verbose=0); model.predict(x, verbose=0).
-- PyTorch: nn.Sequential of nn.Linear + activation modules, a loop over shuffled index
+- PyTorch: nn.Sequential of nn.Linear + activation modules (nn.Conv2d, nn.MaxPool2d,
+  nn.Flatten, nn.Dropout for the CNN, on channels-first images; for the LSTM a small
+  nn.Module: nn.LSTM(batch_first=True), then the head on the last step), a loop over shuffled index
   batches (torch.randperm), optimizer.zero_grad(); loss.backward(); optimizer.step(), with
   the batch accuracy counted as a metric. A softmax output is written the torch way: the
   model emits logits and nn.CrossEntropyLoss applies log-softmax (the same function as
@@ -44,11 +47,50 @@ def peak_rss_bytes():
     return 0
 
 
+def layers(spec):
+    """The workload's layers as tagged lists: [units, activation] means a Dense layer."""
+    return [["dense", *l] if isinstance(l[0], int) else l for l in spec["layers"]]
+
+
+def input_shape(spec):
+    """The shape of one sample (channels last): `input` is a feature count or a list."""
+    i = spec["input"]
+    return list(i) if isinstance(i, list) else [i]
+
+
+def classes(spec):
+    return layers(spec)[-1][1]
+
+
 def forward_flops(spec):
-    fan_in, f = spec["input"], 0
-    for units, _ in spec["layers"]:
-        f += 2 * fan_in * units
-        fan_in = units
+    """Multiply-adds x 2 of one sample's forward pass through the model's matrix products
+    (Dense, convolutions as im2col products, the LSTM's input and recurrent kernels), as
+    kerust-bench counts them."""
+    shape, f = input_shape(spec), 0
+    for l in layers(spec):
+        kind = l[0]
+        if kind == "dense":
+            rows = 1
+            for d in shape[:-1]:
+                rows *= d
+            f += 2 * rows * shape[-1] * l[1]
+            shape = shape[:-1] + [l[1]]
+        elif kind == "conv2d":
+            k = l[2]
+            h, w, c = shape[0] + 1 - k, shape[1] + 1 - k, shape[2]
+            f += 2 * h * w * l[1] * k * k * c
+            shape = [h, w, l[1]]
+        elif kind == "maxpool2d":
+            shape = [shape[0] // l[1], shape[1] // l[1], shape[2]]
+        elif kind == "flatten":
+            n = 1
+            for d in shape:
+                n *= d
+            shape = [n]
+        elif kind == "lstm":
+            steps, features, units = shape[0], shape[1], l[1]
+            f += 2 * steps * (features + units) * 4 * units
+            shape = [units]
     return f
 
 
@@ -71,8 +113,8 @@ def data(spec, n):
     import numpy as np
 
     rng = np.random.default_rng(1)
-    x = rng.random((n, spec["input"]), dtype=np.float32)
-    y = rng.integers(0, spec["layers"][-1][0], size=n).astype(np.int64)
+    x = rng.random((n, *input_shape(spec)), dtype=np.float32)
+    y = rng.integers(0, classes(spec), size=n).astype(np.int64)
     return x, y
 
 
@@ -87,15 +129,65 @@ def torch_setup(threads):
 
 
 def torch_model(torch, spec, logits):
+    """nn.Sequential of the layers, channels first as torch has it (the runner hands it
+    (N, C, H, W) images); an LSTM is the usual small Module: nn.LSTM(batch_first=True),
+    then the Dense head on the last step's output."""
     nn = torch.nn
     acts = {"relu": nn.ReLU, "sigmoid": nn.Sigmoid, "softmax": lambda: nn.Softmax(dim=1)}
-    mods, fan_in = [], spec["input"]
-    for i, (units, act) in enumerate(spec["layers"]):
-        mods.append(nn.Linear(fan_in, units))
-        if not (logits and i == len(spec["layers"]) - 1 and act == "softmax"):
-            mods.append(acts[act]())
-        fan_in = units
+    ls = layers(spec)
+    mods, shape = [], input_shape(spec)
+    for i, l in enumerate(ls):
+        kind = l[0]
+        if kind == "dense":
+            mods.append(nn.Linear(shape[-1], l[1]))
+            if not (logits and i == len(ls) - 1 and l[2] == "softmax"):
+                mods.append(acts[l[2]]())
+            shape = shape[:-1] + [l[1]]
+        elif kind == "conv2d":
+            k = l[2]
+            mods += [nn.Conv2d(shape[2], l[1], k), acts[l[3]]()]
+            shape = [shape[0] + 1 - k, shape[1] + 1 - k, l[1]]
+        elif kind == "maxpool2d":
+            mods.append(nn.MaxPool2d(l[1]))
+            shape = [shape[0] // l[1], shape[1] // l[1], shape[2]]
+        elif kind == "flatten":
+            mods.append(nn.Flatten())
+            n = 1
+            for d in shape:
+                n *= d
+            shape = [n]
+        elif kind == "dropout":
+            mods.append(nn.Dropout(l[1]))
+        elif kind == "lstm":
+            if i != 0:
+                raise ValueError("peers.py: an LSTM must be the first layer")
+            head = torch_model(torch, {"input": l[1], "layers": ls[1:]}, logits)
+            return LastStepLSTM(torch, shape[1], l[1], head)
+        else:
+            raise ValueError(f"peers.py: unknown layer {l!r}")
     return nn.Sequential(*mods)
+
+
+def LastStepLSTM(torch, features, units, head):
+    class Model(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.lstm = torch.nn.LSTM(features, units, batch_first=True)
+            self.head = head
+
+        def forward(self, x):
+            out, _ = self.lstm(x)
+            return self.head(out[:, -1])
+
+    return Model()
+
+
+def torch_inputs(torch, spec, x):
+    """The float32 samples as torch wants them: images (N, H, W, C) as (N, C, H, W)."""
+    t = torch.from_numpy(x)
+    if any(l[0] == "conv2d" for l in layers(spec)):
+        t = t.permute(0, 3, 1, 2).contiguous()
+    return t
 
 
 def torch_train(spec, size, threads):
@@ -104,9 +196,9 @@ def torch_train(spec, size, threads):
 
     n, batch, epochs = sized(spec["samples"], size), spec["batch"], spec["epochs"]
     xn, yn = data(spec, n)
-    x, y = torch.from_numpy(xn), torch.from_numpy(yn)
+    x, y = torch_inputs(torch, spec, xn), torch.from_numpy(yn)
     model = torch_model(torch, spec, logits=True)
-    if spec["layers"][-1][1] == "softmax":
+    if layers(spec)[-1][2] == "softmax":
         loss_fn = torch.nn.CrossEntropyLoss()
     else:  # Keras's sparse categorical crossentropy on sigmoid probabilities
 
@@ -147,13 +239,13 @@ def torch_train(spec, size, threads):
 
 def torch_predict(spec, size, threads):
     torch = torch_setup(threads)
-    x = torch.from_numpy(data(spec, spec["batch"])[0])
+    x = torch_inputs(torch, spec, data(spec, spec["batch"])[0])
     model = torch_model(torch, spec, logits=False).eval()
 
     def call():
         with torch.inference_mode():
             p = model(x)
-        assert tuple(p.shape) == (spec["batch"], spec["layers"][-1][0])
+        assert tuple(p.shape) == (spec["batch"], classes(spec))
 
     for _ in range(3):
         call()
@@ -187,9 +279,16 @@ def keras_setup(threads):
 
 
 def keras_model(keras, spec):
-    layers = [keras.Input((spec["input"],))]
-    layers += [keras.layers.Dense(u, activation=a) for u, a in spec["layers"]]
-    return keras.Sequential(layers)
+    L = keras.layers
+    make = {
+        "dense": lambda l: L.Dense(l[1], activation=l[2]),
+        "conv2d": lambda l: L.Conv2D(l[1], l[2], activation=l[3]),
+        "maxpool2d": lambda l: L.MaxPooling2D(l[1]),
+        "flatten": lambda l: L.Flatten(),
+        "dropout": lambda l: L.Dropout(l[1]),
+        "lstm": lambda l: L.LSTM(l[1]),
+    }
+    return keras.Sequential([keras.Input(tuple(input_shape(spec)))] + [make[l[0]](l) for l in layers(spec)])
 
 
 def keras_version(tf, keras):
@@ -228,7 +327,7 @@ def keras_predict(spec, size, threads):
 
     def call():
         p = model.predict(x, batch_size=batch, verbose=0)
-        assert p.shape == (batch, spec["layers"][-1][0])
+        assert p.shape == (batch, classes(spec))
 
     for _ in range(3):
         call()
@@ -275,6 +374,7 @@ def main():
         n = sized(spec["samples"], a.size)
         out["samples"] = n * spec["epochs"]
         out["steps"] = -(-n // spec["batch"]) * spec["epochs"]
+        out["forward_flops"] = forward_flops(spec)
         out["gflops"] = 3 * forward_flops(spec) * out["samples"] / out["seconds"] / 1e9
     elif kind == "predict":
         out["samples"] = spec["batch"]

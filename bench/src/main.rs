@@ -10,11 +10,12 @@
 //!
 //! Workloads are defined in `bench/workloads.json`. Training workloads run a short warm-up
 //! `fit` (about ten batches) in the same process, then time one `fit` call with the
-//! workload's epochs; predict workloads time `predict` calls for at least `min_seconds`;
+//! workload's epochs (Dense models, and the CNN and LSTM of issue 6); predict workloads time `predict` calls for at least `min_seconds`;
 //! `SGEMM` times kerust's matrix product (the `gemm` crate) on large square matrices.
 
+use kerust::layers::{Conv2D, MaxPooling2D, LSTM};
 use kerust::prelude::*;
-use ndarray::{s, Array1, Array2};
+use ndarray::{s, Array1, ArrayD, Axis, IxDyn};
 use serde_json::{json, Value};
 use std::time::Instant;
 
@@ -99,65 +100,141 @@ fn sized<'a>(v: &'a Value, size: &str) -> &'a Value {
     v.get(size).unwrap_or(v)
 }
 
-/// (units, activation) of each Dense layer.
-fn layers(spec: &Value) -> AnyResult<Vec<(usize, String)>> {
+/// One layer of a workload (see the note in workloads.json).
+#[derive(Debug, Clone)]
+enum LayerSpec {
+    Dense(usize, String),
+    Conv2D(usize, usize, String),
+    MaxPool2D(usize),
+    Flatten,
+    Dropout(f32),
+    Lstm(usize),
+}
+
+fn text(v: &Value, what: &str) -> AnyResult<String> {
+    Ok(v.as_str()
+        .ok_or_else(|| format!("workloads.json: {what} must be a string"))?
+        .to_string())
+}
+
+/// The workload's layers: `[units, activation]` (Dense) or a tagged list.
+fn layers(spec: &Value) -> AnyResult<Vec<LayerSpec>> {
     spec["layers"]
         .as_array()
         .ok_or("workloads.json: layers")?
         .iter()
         .map(|l| {
-            Ok((
-                num(&l[0], "layer units")?,
-                l[1].as_str().ok_or("layer activation")?.to_string(),
-            ))
+            if l[0].is_u64() {
+                return Ok(LayerSpec::Dense(
+                    num(&l[0], "layer units")?,
+                    text(&l[1], "layer activation")?,
+                ));
+            }
+            Ok(match l[0].as_str() {
+                Some("dense") => LayerSpec::Dense(num(&l[1], "units")?, text(&l[2], "activation")?),
+                Some("conv2d") => LayerSpec::Conv2D(
+                    num(&l[1], "filters")?,
+                    num(&l[2], "kernel")?,
+                    text(&l[3], "activation")?,
+                ),
+                Some("maxpool2d") => LayerSpec::MaxPool2D(num(&l[1], "pool")?),
+                Some("flatten") => LayerSpec::Flatten,
+                Some("dropout") => LayerSpec::Dropout(l[1].as_f64().ok_or("dropout rate")? as f32),
+                Some("lstm") => LayerSpec::Lstm(num(&l[1], "units")?),
+                other => return Err(format!("workloads.json: unknown layer {other:?}").into()),
+            })
         })
         .collect()
 }
 
-/// Multiply-adds x 2 of one sample's forward pass through the Dense layers.
-fn forward_flops(input: usize, layers: &[(usize, String)]) -> f64 {
-    let mut fan_in = input;
+/// The shape of one sample: `input` is a feature count or a list of dimensions.
+fn input_shape(spec: &Value) -> AnyResult<Vec<usize>> {
+    match &spec["input"] {
+        Value::Array(dims) => dims.iter().map(|d| num(d, "input dimension")).collect(),
+        v => Ok(vec![num(v, "input")?]),
+    }
+}
+
+/// The number of classes: the units of the last Dense layer.
+fn classes(layers: &[LayerSpec]) -> AnyResult<usize> {
+    match layers.last() {
+        Some(LayerSpec::Dense(units, _)) => Ok(*units),
+        _ => Err("workloads.json: the last layer must be Dense".into()),
+    }
+}
+
+/// Multiply-adds x 2 of one sample's forward pass through the matrix products of the model
+/// (Dense, the convolutions as im2col products, the LSTM's input and recurrent kernels);
+/// pooling, activations and the elementwise gate arithmetic are not counted.
+fn forward_flops(input: &[usize], layers: &[LayerSpec]) -> f64 {
+    let mut shape = input.to_vec();
     let mut f = 0.0;
-    for (units, _) in layers {
-        f += 2.0 * (fan_in * units) as f64;
-        fan_in = *units;
+    for l in layers {
+        match l {
+            LayerSpec::Dense(units, _) => {
+                let fan_in = *shape.last().unwrap_or(&1);
+                let rows: usize = shape[..shape.len().saturating_sub(1)].iter().product();
+                f += 2.0 * (rows * fan_in * units) as f64;
+                *shape.last_mut().expect("a shape") = *units;
+            }
+            LayerSpec::Conv2D(filters, k, _) => {
+                let (h, w, c) = (shape[0] + 1 - k, shape[1] + 1 - k, shape[2]);
+                f += 2.0 * (h * w * filters * k * k * c) as f64;
+                shape = vec![h, w, *filters];
+            }
+            LayerSpec::MaxPool2D(p) => shape = vec![shape[0] / p, shape[1] / p, shape[2]],
+            LayerSpec::Flatten => shape = vec![shape.iter().product()],
+            LayerSpec::Dropout(_) => {}
+            LayerSpec::Lstm(units) => {
+                let (steps, features) = (shape[0], shape[1]);
+                f += 2.0 * (steps * (features + units) * 4 * units) as f64;
+                shape = vec![*units];
+            }
+        }
     }
     f
 }
 
-/// The model as a user writes it: `Sequential::new(vec![Dense::new(..).activation(..)])`.
-fn model(input: usize, layers: &[(usize, String)]) -> kerust::Result<Sequential> {
-    let mut list: Vec<Box<dyn Layer>> = Vec::new();
-    for (i, (units, act)) in layers.iter().enumerate() {
-        let mut d = Dense::new(*units).activation(act.as_str());
-        if i == 0 {
-            d = d.input_shape(&[input]);
-        }
-        list.push(d.into());
+/// The model as a user writes it: `Sequential::new(vec![Conv2D::new(..).into(), ..])`.
+fn model(input: &[usize], layers: &[LayerSpec]) -> kerust::Result<Sequential> {
+    let mut list: Vec<Box<dyn Layer>> = vec![Input::new(input).into()];
+    for l in layers {
+        list.push(match l {
+            LayerSpec::Dense(units, act) => Dense::new(*units).activation(act.as_str()).into(),
+            LayerSpec::Conv2D(filters, k, act) => Conv2D::new(*filters, (*k, *k))
+                .activation(act.as_str())
+                .into(),
+            LayerSpec::MaxPool2D(p) => MaxPooling2D::new((*p, *p)).into(),
+            LayerSpec::Flatten => Flatten::new().into(),
+            LayerSpec::Dropout(rate) => Dropout::new(*rate).into(),
+            LayerSpec::Lstm(units) => LSTM::new(*units).into(),
+        });
     }
     Sequential::new(list)
 }
 
-/// Uniform [0, 1) float32 inputs, `n x input`.
-fn random_x(rng: &mut kerust::Rng, n: usize, input: usize) -> Array2<f32> {
-    Array2::from_shape_fn((n, input), |_| rng.uniform())
+/// Uniform [0, 1) float32 inputs, `n x input...`.
+fn random_x(rng: &mut kerust::Rng, n: usize, input: &[usize]) -> ArrayD<f32> {
+    let mut shape = vec![n];
+    shape.extend_from_slice(input);
+    ArrayD::from_shape_fn(IxDyn(&shape), |_| rng.uniform())
 }
 
 fn train(spec: &Value, size: &str) -> AnyResult<Value> {
-    let input = num(&spec["input"], "input")?;
+    let input = input_shape(spec)?;
     let layers = layers(spec)?;
-    let classes = layers.last().ok_or("no layers")?.0;
+    let classes = classes(&layers)?;
     let n = num(sized(&spec["samples"], size), "samples")?;
     let batch = num(&spec["batch"], "batch")?;
     let epochs = num(&spec["epochs"], "epochs")?;
     let lr = spec["lr"].as_f64().ok_or("lr")? as f32;
 
     let mut rng = kerust::Rng::new(1);
-    let x = random_x(&mut rng, n, input);
+    let x = random_x(&mut rng, n, &input);
     let y = Array1::from_shape_fn(n, |_| rng.below(classes) as u8);
 
     kerust::set_random_seed(0);
-    let mut m = model(input, &layers)?;
+    let mut m = model(&input, &layers)?;
     let optimizer = match spec["optimizer"].as_str() {
         Some("adam") => Adam::new(lr),
         Some("sgd") => SGD::new(lr),
@@ -174,7 +251,11 @@ fn train(spec: &Value, size: &str) -> AnyResult<Value> {
 
     // Warm-up: about ten batches, with the same last partial batch as the timed run.
     let warm = (10 * batch + n % batch).min(n);
-    m.fit(&x.slice(s![..warm, ..]), &y.slice(s![..warm]), options(1))?;
+    m.fit(
+        &x.slice_axis(Axis(0), (0..warm).into()),
+        &y.slice(s![..warm]),
+        options(1),
+    )?;
 
     let t = Instant::now();
     let history = m.fit(&x, &y, options(epochs))?;
@@ -192,35 +273,37 @@ fn train(spec: &Value, size: &str) -> AnyResult<Value> {
         "seconds": seconds,
         "samples": n * epochs,
         "steps": n.div_ceil(batch) * epochs,
-        "gflops": 3.0 * forward_flops(input, &layers) * samples / seconds / 1e9,
+        "forward_flops": forward_flops(&input, &layers),
+        "gflops": 3.0 * forward_flops(&input, &layers) * samples / seconds / 1e9,
         "final_loss": loss,
     }))
 }
 
 fn predict(spec: &Value, size: &str) -> AnyResult<Value> {
-    let input = num(&spec["input"], "input")?;
+    let input = input_shape(spec)?;
     let layers = layers(spec)?;
+    let classes = classes(&layers)?;
     let batch = num(&spec["batch"], "batch")?;
     let min_seconds = sized(&spec["min_seconds"], size)
         .as_f64()
         .ok_or("min_seconds")?;
 
     let mut rng = kerust::Rng::new(1);
-    let x = random_x(&mut rng, batch, input);
+    let x = random_x(&mut rng, batch, &input);
     kerust::set_random_seed(0);
-    let mut m = model(input, &layers)?;
+    let mut m = model(&input, &layers)?;
     for _ in 0..3 {
         m.predict(&x, batch)?;
     }
     let (calls, seconds) = repeat(min_seconds, || {
         let p = m.predict(&x, batch).expect("predict");
-        assert_eq!(p.shape(), [batch, layers.last().expect("layers").0]);
+        assert_eq!(p.shape(), [batch, classes]);
     });
     Ok(json!({
         "seconds": seconds,
         "calls": calls,
         "samples": batch,
-        "gflops": forward_flops(input, &layers) * batch as f64 / seconds / 1e9,
+        "gflops": forward_flops(&input, &layers) * batch as f64 / seconds / 1e9,
     }))
 }
 

@@ -32,7 +32,9 @@ fn every_workload_runs_at_the_tiny_size_and_prints_one_json_line() {
         .iter()
         .map(|v| v.as_str().expect("a name"))
         .collect();
-    for w in ["W1", "W2", "W3", "W4", "P1", "P1000", "SGEMM"] {
+    for w in [
+        "W1", "W2", "W3", "W4", "P1", "P1000", "SGEMM", "CNN", "LSTM",
+    ] {
         assert!(names.contains(&w), "{w} missing from {names:?}");
     }
     for w in &names {
@@ -51,6 +53,23 @@ fn every_workload_runs_at_the_tiny_size_and_prints_one_json_line() {
                 assert!(r["final_loss"].as_f64().is_some_and(f64::is_finite), "{r}");
             }
         }
+    }
+}
+
+#[test]
+fn the_flops_of_the_cnn_and_the_lstm_are_counted_by_hand() {
+    // CNN: Conv2D 26*26 outputs x 32 filters x 3*3*1 taps, Conv2D 11*11 x 64 x 3*3*32, Dense
+    // 1600 -> 128, Dense 128 -> 10; 2 FLOPs per multiply-add.
+    let cnn = 2 * (26 * 26 * 32 * 9 + 11 * 11 * 64 * 9 * 32 + 1600 * 128 + 128 * 10);
+    // LSTM: 28 steps of the four gates' kernels, (28 inputs + 128 state) x 4*128, then Dense.
+    let lstm = 2 * (28 * (28 + 128) * 4 * 128 + 128 * 10);
+    for (w, flops) in [
+        ("CNN", cnn),
+        ("LSTM", lstm),
+        ("W1", 2 * (784 * 128 + 128 * 10)),
+    ] {
+        let r = kerust_bench(&[w, "--size", "tiny"]);
+        assert_eq!(r["forward_flops"].as_f64(), Some(flops as f64), "{w}: {r}");
     }
 }
 
@@ -95,13 +114,22 @@ fn the_runner_writes_its_report_at_the_tiny_size() {
         String::from_utf8_lossy(&out.stderr)
     );
     let report = std::fs::read_to_string(&md).expect("the report");
-    for needle in ["### Targets", "| W1 | 1 |", "| SGEMM | 2 |", "### Memory"] {
+    for needle in [
+        "### Targets",
+        "| W1 | 1 |",
+        "| SGEMM | 2 |",
+        "| CNN | 1 |",
+        "| LSTM | 2 |",
+        "CNN, 1 thread(s): kerust no slower than PyTorch",
+        "LSTM, 2 thread(s): kerust ≤ 1/2 of Keras",
+        "### Memory",
+    ] {
         assert!(report.contains(needle), "{needle:?} missing:\n{report}");
     }
     let raw: Value =
         serde_json::from_str(&std::fs::read_to_string(&json).expect("json")).expect("parses");
     let results = raw["results"].as_array().expect("results");
-    assert_eq!(results.len(), 7 * 2, "7 workloads x 2 thread counts");
+    assert_eq!(results.len(), 9 * 2, "9 workloads x 2 thread counts");
     assert!(results.iter().all(|r| r["seconds"].as_f64().is_some()));
     let _ = std::fs::remove_dir_all(&dir);
 }

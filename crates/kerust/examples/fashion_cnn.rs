@@ -1,28 +1,31 @@
 //! A small CNN on Fashion-MNIST: Conv2D 32 -> MaxPooling2D -> Conv2D 64 -> MaxPooling2D ->
-//! Flatten -> Dense 128 -> Dropout 0.5 -> Dense 10, trained with Adam.
+//! Flatten -> Dense 128 -> Dropout 0.5 -> Dense 10, trained with Adam (seed 42).
 //!
 //! Run: `KERUST_DATA=../shared/datasets cargo run --release --example fashion_cnn`
-//! (`EPOCHS=n` changes the number of epochs, `RAYON_NUM_THREADS=n` the threads).
+//! (`EPOCHS=n` changes the number of epochs, `RAYON_NUM_THREADS=n` the threads). Prints each
+//! epoch's time, training accuracy and test accuracy: the test accuracy first reaches 0.91
+//! after 10 epochs (0.9113; 0.9149 after 15). The test `fashion_cnn_accuracy` trains the same
+//! model (this file is its module) for those 10 epochs.
 
 use kerust::datasets::fashion_mnist;
 use kerust::layers::{Conv2D, MaxPooling2D};
 use kerust::prelude::*;
 use std::time::Instant;
 
-fn main() -> kerust::Result<()> {
-    kerust::set_random_seed(42);
-    let ((train_images, train_labels), (test_images, test_labels)) = fashion_mnist::load_data()?;
+/// The epochs after which the test accuracy first reaches 0.91 (seed 42).
+pub const EPOCHS_TO_0_91: usize = 10;
 
-    // Images as (n, 28, 28, 1) in [0, 1].
-    let prep = |a: ndarray::Array3<u8>| {
-        let n = a.shape()[0];
-        a.mapv(|v| v as f32 / 255.0)
-            .into_shape_with_order((n, 28, 28, 1))
-            .expect("28x28 images")
-    };
-    let train_images = prep(train_images);
-    let test_images = prep(test_images);
+/// Images `(n, 28, 28)` of bytes as `(n, 28, 28, 1)` in [0, 1].
+pub fn prepare(images: ndarray::Array3<u8>) -> ndarray::Array4<f32> {
+    let n = images.shape()[0];
+    images
+        .mapv(|v| v as f32 / 255.0)
+        .into_shape_with_order((n, 28, 28, 1))
+        .expect("28x28 images")
+}
 
+/// The CNN, compiled with Adam, sparse categorical crossentropy and accuracy.
+pub fn fashion_cnn() -> kerust::Result<Sequential> {
     let mut model = Sequential::new(vec![
         Conv2D::new(32, (3, 3))
             .activation("relu")
@@ -36,17 +39,30 @@ fn main() -> kerust::Result<()> {
         Dropout::new(0.5).into(),
         Dense::new(10).activation("softmax").into(),
     ])?;
-    model.summary();
     model.compile("adam", "sparse_categorical_crossentropy", ["accuracy"])?;
+    Ok(model)
+}
+
+#[allow(dead_code)] // the test uses this file as a module, without its `main`
+fn main() -> kerust::Result<()> {
+    kerust::set_random_seed(42);
+    let ((train_images, train_labels), (test_images, test_labels)) = fashion_mnist::load_data()?;
+    let train_images = prepare(train_images);
+    let test_images = prepare(test_images);
+
+    let mut model = fashion_cnn()?;
+    model.summary();
 
     let epochs: usize = std::env::var("EPOCHS")
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(15);
     println!("threads: {}", kerust::num_threads());
+    // One `fit` per epoch, to evaluate in between: the same training as one `fit` of all
+    // the epochs (each epoch's shuffle and dropout derive from the model's generator).
     for epoch in 0..epochs {
         let start = Instant::now();
-        model.fit(
+        let history = model.fit(
             &train_images,
             &train_labels,
             FitOptions {
@@ -56,10 +72,16 @@ fn main() -> kerust::Result<()> {
                 ..Default::default()
             },
         )?;
+        let seconds = start.elapsed().as_secs_f64();
+        let train_accuracy = history
+            .get("accuracy")
+            .and_then(|a| a.last().copied())
+            .unwrap_or(f32::NAN);
+        let test = model.evaluate(&test_images, &test_labels, 32, 0)?;
         println!(
-            "epoch {} time: {:.2} s",
+            "epoch {}: {seconds:.2} s, train accuracy {train_accuracy:.4}, test accuracy {:.4}",
             epoch + 1,
-            start.elapsed().as_secs_f64()
+            test.get("accuracy").unwrap_or(f32::NAN)
         );
     }
 
