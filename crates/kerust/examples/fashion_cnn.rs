@@ -2,7 +2,7 @@
 //! Flatten -> Dense 128 -> Dropout 0.5 -> Dense 10, trained with Adam.
 //!
 //! Run: `KERUST_DATA=../shared/datasets cargo run --release --example fashion_cnn`
-//! (`EPOCHS=n` changes the number of epochs, `RAYON_NUM_THREADS=n` the threads).
+//! (`EPOCHS=n` changes the number of epochs, `KERUST_NUM_THREADS=n` the threads).
 
 use kerust::datasets::fashion_mnist;
 use kerust::layers::{Conv2D, MaxPooling2D};
