@@ -44,16 +44,21 @@ macro_rules! multiversion {
 static NUM_THREADS: AtomicUsize = AtomicUsize::new(0);
 
 /// Products of fewer multiply-adds run on one thread; larger ones are split over the
-/// threads, each part at least half this size. At 2^18 (a 32 x 784 x 128 product is 2^21.6)
-/// a part takes tens of microseconds, against well under one for handing it to a worker.
-const SPLIT_MIN_MACS: usize = 1 << 18;
+/// threads, each part at least half this size. Measured on the 2-core machine of
+/// BENCHMARKS.md: alone, a 32 x 784 x 128 product (2^21.6) runs in half the time on two
+/// threads, but inside a training step splitting it (and Adam's update) made the epoch
+/// slower (0.40-0.62 s against 0.37 s), the weights each step writes then travelling
+/// between the cores' caches; from 2^22 up (a 784-512-512 network at batch 128, predict at
+/// batch 1,000) the second core pays: 1.45x.
+const SPLIT_MIN_MACS: usize = 1 << 22;
 
-/// One-row products (single-sample inference) split from this many multiply-adds: they read
-/// every weight once, so halving the weights each thread reads halves the time.
-const ROW_SPLIT_MIN_MACS: usize = 1 << 15;
+/// One-row products (single-sample inference) split from the same size: a 784 x 128 one
+/// took 5.8 µs on two threads against 4.5 µs on one.
+const ROW_SPLIT_MIN_MACS: usize = 1 << 22;
 
-/// Optimizer steps split from this many values per variable.
-const STEP_SPLIT_MIN: usize = 1 << 15;
+/// Optimizer steps split from this many values per variable (as for products: small
+/// variables are better left in one core's cache).
+const STEP_SPLIT_MIN: usize = 1 << 20;
 
 /// Sets the number of threads kerust uses for training and inference.
 ///
@@ -511,7 +516,7 @@ mod tests {
 
     #[test]
     fn split_optimizer_steps_give_the_same_bits() {
-        let n = 100_003;
+        let n = STEP_SPLIT_MIN + 1003;
         let g: Vec<f32> = (0..n).map(|i| (i as f32 * 0.37).sin()).collect();
         let run = |threads: usize| {
             set_num_threads(threads);

@@ -17,11 +17,12 @@ use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Mutex, MutexGuard, TryLockError};
 use std::thread::Thread;
+use std::time::{Duration, Instant};
 
 /// How long an idle worker spins before it parks: far longer than the gaps between the
 /// splits of one training step or of a loop of single-sample predictions, short enough
 /// that a paused program gives its cores back at once.
-const SPIN: std::time::Duration = std::time::Duration::from_micros(1000);
+const SPIN: Duration = Duration::from_micros(1000);
 
 /// The most parts one split has.
 pub const MAX_THREADS: usize = 64;
@@ -35,16 +36,21 @@ static DONE: AtomicUsize = AtomicUsize::new(0);
 static PANICKED: AtomicBool = AtomicBool::new(false);
 /// Splits left to run on the calling thread alone, after one had to wait for a worker.
 static COOLDOWN: AtomicUsize = AtomicUsize::new(0);
-/// How many splits the next cooldown lasts: doubled by each late split, reset by a prompt one.
+/// How many splits the next cooldown lasts: doubled by each late split, halved by every
+/// [`PROMPT_RUN`] prompt ones.
 static BACKOFF: AtomicUsize = AtomicUsize::new(FIRST_COOLDOWN);
+static PROMPT: AtomicUsize = AtomicUsize::new(0);
 
-/// A split that waits this long for a worker's part means the workers are not getting a
-/// core (a busy machine): the next splits then run on the caller alone, as one thread would,
-/// instead of waiting again; [`FIRST_COOLDOWN`] of them at first, twice as many after each
-/// late split in a row, up to [`MAX_COOLDOWN`].
-const LATE: std::time::Duration = std::time::Duration::from_micros(50);
-const FIRST_COOLDOWN: usize = 1 << 10;
+/// A split that waits this long (plus half the time the caller spent on its own parts)
+/// for a worker's part means a worker lost its core (another
+/// program, or the hypervisor: a virtual machine's second CPU now and then stalls for
+/// milliseconds). The next splits then run on the caller alone, as one thread would,
+/// instead of waiting again: [`FIRST_COOLDOWN`] of them after a rare stall, twice as many
+/// after each further one, up to [`MAX_COOLDOWN`] on a machine that is busy for good.
+const LATE: Duration = Duration::from_micros(50);
+const FIRST_COOLDOWN: usize = 16;
 const MAX_COOLDOWN: usize = 1 << 20;
+const PROMPT_RUN: usize = 256;
 
 /// The current split's function and float mode. Written only by the thread holding
 /// `WORKERS`, between splits (when every claimed part has finished); read only by a thread
@@ -66,8 +72,16 @@ struct Worker {
     sleeping: &'static AtomicBool,
 }
 
-/// The workers started so far; held for the whole of a split.
-static WORKERS: Mutex<Vec<Worker>> = Mutex::new(Vec::new());
+/// The workers started so far, and when the last split handed work to them; held for the
+/// whole of a split.
+struct Team {
+    workers: Vec<Worker>,
+    last_split: Option<Instant>,
+}
+static WORKERS: Mutex<Team> = Mutex::new(Team {
+    workers: Vec::new(),
+    last_split: None,
+});
 
 fn unpack(t: u64) -> (usize, usize) {
     (((t >> 16) & 0xffff) as usize, (t & 0xffff) as usize)
@@ -117,12 +131,12 @@ pub fn split(parts: usize, f: &(dyn Fn(usize) + Sync)) {
     {
         return (0..parts).for_each(f);
     }
-    let mut workers = match WORKERS.try_lock() {
+    let mut team = match WORKERS.try_lock() {
         Ok(w) => w,
         Err(TryLockError::Poisoned(p)) => p.into_inner(),
         Err(TryLockError::WouldBlock) => return (0..parts).for_each(f),
     };
-    start_workers(&mut workers, parts - 1);
+    start_workers(&mut team, parts - 1);
     let csr = super::cpu::get_csr();
     // SAFETY: we hold WORKERS and the previous split has ended (every claimed part counted
     // done), so nobody reads JOB now. The lifetime of `f` is erased; no part uses it after
@@ -140,14 +154,23 @@ pub fn split(parts: usize, f: &(dyn Fn(usize) + Sync)) {
     DONE.store(0, Ordering::Relaxed);
     let sequence = (TICKET.load(Ordering::Relaxed) >> 32).wrapping_add(1);
     TICKET.store((sequence << 32) | ((parts as u64) << 16), Ordering::SeqCst);
-    for w in workers.iter().take(parts - 1) {
+    // A worker asleep although the last split was less than a spin ago has lost its core,
+    // as with a late part below. (After a longer gap, sleeping is what workers do.)
+    let now = Instant::now();
+    let recent = team.last_split.is_some_and(|t| now - t < SPIN);
+    team.last_split = Some(now);
+    let mut late = false;
+    for w in team.workers.iter().take(parts - 1) {
         if w.sleeping.load(Ordering::SeqCst) {
             w.thread.unpark();
+            late |= recent;
         }
     }
     run_claimed();
     if DONE.load(Ordering::Acquire) != parts {
-        let waiting = std::time::Instant::now();
+        let waiting = Instant::now();
+        // Parts are never quite equal: a wait is late only beyond half our own share.
+        let allowance = LATE + (waiting - now) / 2;
         let mut spins = 0u32;
         while DONE.load(Ordering::Acquire) != parts {
             // A worker that claimed a part may have lost its core; offer it ours.
@@ -158,24 +181,32 @@ pub fn split(parts: usize, f: &(dyn Fn(usize) + Sync)) {
                 std::thread::yield_now();
             }
         }
-        if waiting.elapsed() > LATE {
-            let backoff = BACKOFF.load(Ordering::Relaxed);
-            COOLDOWN.store(backoff, Ordering::Relaxed);
-            BACKOFF.store((backoff * 2).min(MAX_COOLDOWN), Ordering::Relaxed);
-        } else {
-            BACKOFF.store(FIRST_COOLDOWN, Ordering::Relaxed);
-        }
+        late |= waiting.elapsed() > allowance;
+    }
+    if late {
+        let backoff = BACKOFF.load(Ordering::Relaxed);
+        COOLDOWN.store(backoff, Ordering::Relaxed);
+        BACKOFF.store((backoff * 2).min(MAX_COOLDOWN), Ordering::Relaxed);
     } else {
-        BACKOFF.store(FIRST_COOLDOWN, Ordering::Relaxed);
+        prompt();
     }
     super::cpu::set_csr(csr);
-    drop(workers);
+    drop(team);
     if PANICKED.swap(false, Ordering::SeqCst) {
         resume_unwind(Box::new("a part of a parallel kernel panicked"));
     }
 }
 
-fn start_workers(workers: &mut MutexGuard<'_, Vec<Worker>>, want: usize) {
+/// Counts a split whose workers kept up; a long run of them shortens the next cooldown.
+fn prompt() {
+    if PROMPT.fetch_add(1, Ordering::Relaxed) % PROMPT_RUN == PROMPT_RUN - 1 {
+        let backoff = BACKOFF.load(Ordering::Relaxed);
+        BACKOFF.store((backoff / 2).max(FIRST_COOLDOWN), Ordering::Relaxed);
+    }
+}
+
+fn start_workers(team: &mut MutexGuard<'_, Team>, want: usize) {
+    let workers = &mut team.workers;
     while workers.len() < want {
         let sleeping: &'static AtomicBool = Box::leak(Box::new(AtomicBool::new(false)));
         let spawned = std::thread::Builder::new()
@@ -196,7 +227,7 @@ fn start_workers(workers: &mut MutexGuard<'_, Vec<Worker>>, want: usize) {
 fn work(sleeping: &'static AtomicBool) {
     loop {
         run_claimed();
-        let mut idle_since = std::time::Instant::now();
+        let mut idle_since = Instant::now();
         let mut spins = 0u32;
         loop {
             let (parts, next) = unpack(TICKET.load(Ordering::Acquire));
@@ -217,7 +248,7 @@ fn work(sleeping: &'static AtomicBool) {
                 std::thread::park();
             }
             sleeping.store(false, Ordering::SeqCst);
-            idle_since = std::time::Instant::now();
+            idle_since = Instant::now();
         }
     }
 }
