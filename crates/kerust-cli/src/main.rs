@@ -213,7 +213,7 @@ pub struct TrainArgs {
     /// Random seed for the initial weights, shuffling and the digits/csv split.
     #[arg(long, value_name = "S", default_value_t = 42)]
     pub seed: u64,
-    /// Worker threads (0: all cores; default: $RAYON_NUM_THREADS or all cores).
+    /// Worker threads (0: all cores; default: $KERUST_NUM_THREADS or all cores).
     #[arg(long, value_name = "T")]
     pub threads: Option<usize>,
     /// Progress output: 0 silent, 1 progress bar, 2 one line per epoch.
@@ -237,7 +237,7 @@ pub struct EvaluateArgs {
     /// Random seed of the digits/csv split (the one `kerust train` used).
     #[arg(long, value_name = "S", default_value_t = 42)]
     pub seed: u64,
-    /// Worker threads (0: all cores; default: $RAYON_NUM_THREADS or all cores).
+    /// Worker threads (0: all cores; default: $KERUST_NUM_THREADS or all cores).
     #[arg(long, value_name = "T")]
     pub threads: Option<usize>,
     /// Progress output: 0 silent, 1 or 2 Keras's evaluate line.
@@ -280,7 +280,7 @@ pub struct PredictArgs {
     /// Samples per prediction step.
     #[arg(long, value_name = "B", default_value_t = 32, value_parser = clap::value_parser!(u32).range(1..))]
     pub batch_size: u32,
-    /// Worker threads (0: all cores; default: $RAYON_NUM_THREADS or all cores).
+    /// Worker threads (0: all cores; default: $KERUST_NUM_THREADS or all cores).
     #[arg(long, value_name = "T")]
     pub threads: Option<usize>,
 }
@@ -321,7 +321,7 @@ pub struct FitArgs {
     /// Random seed for shuffling (and dropout).
     #[arg(long, value_name = "S", default_value_t = 42)]
     pub seed: u64,
-    /// Worker threads (0: all cores; default: $RAYON_NUM_THREADS or all cores).
+    /// Worker threads (0: all cores; default: $KERUST_NUM_THREADS or all cores).
     #[arg(long, value_name = "T")]
     pub threads: Option<usize>,
     /// Progress output: 0 silent, 1 progress bar, 2 one line per epoch.
@@ -334,7 +334,7 @@ pub struct DemoArgs {
     /// Random seed for the initial weights, shuffling and the split.
     #[arg(long, value_name = "S", default_value_t = 42)]
     pub seed: u64,
-    /// Worker threads (0: all cores; default: $RAYON_NUM_THREADS or all cores).
+    /// Worker threads (0: all cores; default: $KERUST_NUM_THREADS or all cores).
     #[arg(long, value_name = "T")]
     pub threads: Option<usize>,
 }

@@ -2,7 +2,7 @@
 //! Flatten -> Dense 128 -> Dropout 0.5 -> Dense 10, trained with Adam (seed 42).
 //!
 //! Run: `KERUST_DATA=../shared/datasets cargo run --release --example fashion_cnn`
-//! (`EPOCHS=n` changes the number of epochs, `RAYON_NUM_THREADS=n` the threads). Prints each
+//! (`EPOCHS=n` changes the number of epochs, `KERUST_NUM_THREADS=n` the threads). Prints each
 //! epoch's time, training accuracy and test accuracy: the test accuracy first reaches 0.91
 //! after 10 epochs (0.9113; 0.9149 after 15). The test `fashion_cnn_accuracy` trains the same
 //! model (this file is its module) for those 10 epochs.

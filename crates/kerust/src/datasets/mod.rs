@@ -653,15 +653,15 @@ fn download_into(
 fn load_files(spec: &DatasetSpec, dir: &Path) -> Result<ImageData> {
     let [train_x, train_y, test_x, test_y] = spec.file_names().map(|f| dir.join(f));
     // Decompressing the two image files dominates: do them in parallel.
-    let ((xtr, ytr), (xte, yte)) = rayon::join(
-        || {
-            (
-                idx::read_idx_images(&train_x),
-                idx::read_idx_labels(&train_y),
-            )
-        },
-        || (idx::read_idx_images(&test_x), idx::read_idx_labels(&test_y)),
-    );
+    let ((xtr, ytr), (xte, yte)) = std::thread::scope(|s| {
+        let test = s.spawn(|| (idx::read_idx_images(&test_x), idx::read_idx_labels(&test_y)));
+        let train = (
+            idx::read_idx_images(&train_x),
+            idx::read_idx_labels(&train_y),
+        );
+        let test = test.join().unwrap_or_else(|p| std::panic::resume_unwind(p));
+        (train, test)
+    });
     let (xtr, ytr, xte, yte) = (xtr?, ytr?, xte?, yte?);
     for (x, y, x_path, y_path) in [
         (&xtr, &ytr, &train_x, &train_y),

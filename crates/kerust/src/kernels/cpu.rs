@@ -1,12 +1,14 @@
 //! CPU kernels: matrix products through the `gemm` crate, thread settings, denormal flushing.
 
+use super::team;
 use gemm::Parallelism;
+use std::ops::Range;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Once;
 
-/// Compiles `$body` three times (AVX-512, AVX2, baseline) and picks one at run time. The
-/// compiler never fuses multiplies and adds on its own, and sqrt/div are exact IEEE
-/// operations at every width, so all three give bit-identical results.
+/// Compiles `$body` three times (AVX-512, AVX2 with FMA, baseline) and picks one at run
+/// time. The compiler never fuses multiplies and adds on its own, `mul_add` is one rounding
+/// everywhere (an instruction, or libm's `fmaf` on the baseline), and sqrt/div are exact
+/// IEEE operations at every width, so all three give bit-identical results.
 macro_rules! multiversion {
     ($(#[$doc:meta])* $vis:vis fn $name:ident($($arg:ident: $ty:ty),* $(,)?) $body:block) => {
         $(#[$doc])*
@@ -17,17 +19,19 @@ macro_rules! multiversion {
             fn body($($arg: $ty),*) $body
             #[cfg(target_arch = "x86_64")]
             {
-                #[target_feature(enable = "avx512f")]
+                #[target_feature(enable = "avx512f,fma")]
                 #[allow(clippy::too_many_arguments)]
                 unsafe fn v4($($arg: $ty),*) { body($($arg),*) }
-                #[target_feature(enable = "avx2")]
+                #[target_feature(enable = "avx2,fma")]
                 #[allow(clippy::too_many_arguments)]
                 unsafe fn v3($($arg: $ty),*) { body($($arg),*) }
                 if std::arch::is_x86_feature_detected!("avx512f") {
                     // SAFETY: the CPU supports the instructions `v4` was compiled for.
                     return unsafe { v4($($arg),*) };
                 }
-                if std::arch::is_x86_feature_detected!("avx2") {
+                if std::arch::is_x86_feature_detected!("avx2")
+                    && std::arch::is_x86_feature_detected!("fma")
+                {
                     // SAFETY: as above, for AVX2.
                     return unsafe { v3($($arg),*) };
                 }
@@ -38,15 +42,28 @@ macro_rules! multiversion {
 }
 
 static NUM_THREADS: AtomicUsize = AtomicUsize::new(0);
-static GLOBAL_POOL: Once = Once::new();
 
-/// Products below this many multiply-adds run on one thread: splitting them costs more in
-/// synchronisation than it gains (measured on 784x128 layers at batch 32).
-const PARALLEL_MIN_FLOPS: usize = 1 << 22;
+/// Products of fewer multiply-adds run on one thread; larger ones are split over the
+/// threads, each part at least half this size. Measured on the 2-core machine of
+/// BENCHMARKS.md: alone, a 32 x 784 x 128 product (2^21.6) runs in half the time on two
+/// threads, but inside a training step splitting it (and Adam's update) made the epoch
+/// slower (0.40-0.62 s against 0.37 s), the weights each step writes then travelling
+/// between the cores' caches; from 2^22 up (a 784-512-512 network at batch 128, predict at
+/// batch 1,000) the second core pays: 1.45x.
+const SPLIT_MIN_MACS: usize = 1 << 22;
+
+/// One-row products (single-sample inference) split from the same size: a 784 x 128 one
+/// took 5.8 µs on two threads against 4.5 µs on one.
+const ROW_SPLIT_MIN_MACS: usize = 1 << 22;
+
+/// Optimizer steps split from this many values per variable (as for products: small
+/// variables are better left in one core's cache).
+const STEP_SPLIT_MIN: usize = 1 << 20;
 
 /// Sets the number of threads kerust uses for training and inference.
 ///
-/// `0` restores the default: `RAYON_NUM_THREADS` if set, else the number of CPUs.
+/// `0` restores the default: `KERUST_NUM_THREADS` (or, as before, `RAYON_NUM_THREADS`) if
+/// set when kerust first needs it, else the number of CPUs.
 ///
 /// ```
 /// kerust::set_num_threads(1);
@@ -59,32 +76,27 @@ pub fn set_num_threads(n: usize) {
 
 /// The number of threads kerust uses (see [`set_num_threads`]).
 pub fn num_threads() -> usize {
+    static DEFAULT: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
     match NUM_THREADS.load(Ordering::Relaxed) {
-        0 => std::env::var("RAYON_NUM_THREADS")
-            .ok()
-            .and_then(|v| v.parse::<usize>().ok())
-            .filter(|&n| n > 0)
-            .unwrap_or_else(|| {
-                std::thread::available_parallelism()
-                    .map(|n| n.get())
-                    .unwrap_or(1)
-            }),
+        0 => *DEFAULT.get_or_init(|| {
+            ["KERUST_NUM_THREADS", "RAYON_NUM_THREADS"]
+                .iter()
+                .find_map(|v| std::env::var(v).ok()?.trim().parse::<usize>().ok())
+                .filter(|&n| n > 0)
+                .unwrap_or_else(|| {
+                    std::thread::available_parallelism()
+                        .map(|n| n.get())
+                        .unwrap_or(1)
+                })
+        }),
         n => n,
     }
 }
 
 /// Runs `f` with denormals flushed to zero, as TensorFlow does (decaying Adam moments
 /// otherwise fall into the denormal range and can halve CPU speed). The caller's float mode
-/// is restored after. The first call also sizes rayon's global pool, whose threads flush
-/// denormals too; gemm's parallel products run there.
+/// is restored after; the parts of a split run in the float mode of the thread that split.
 pub fn with_training_env<R>(f: impl FnOnce() -> R) -> R {
-    GLOBAL_POOL.call_once(|| {
-        // Fails harmlessly when the application built the global pool itself.
-        let _ = rayon::ThreadPoolBuilder::new()
-            .num_threads(num_threads())
-            .start_handler(|_| set_flush_denormals())
-            .build_global();
-    });
     let saved = get_csr();
     set_flush_denormals();
     let r = f();
@@ -93,7 +105,7 @@ pub fn with_training_env<R>(f: impl FnOnce() -> R) -> R {
 }
 
 #[cfg(target_arch = "x86_64")]
-fn get_csr() -> u32 {
+pub(super) fn get_csr() -> u32 {
     let mut csr: u32 = 0;
     // SAFETY: stmxcsr writes 4 bytes to a valid, aligned u32.
     unsafe { std::arch::asm!("stmxcsr [{}]", in(reg) &mut csr, options(nostack)) };
@@ -101,7 +113,7 @@ fn get_csr() -> u32 {
 }
 
 #[cfg(target_arch = "x86_64")]
-fn set_csr(csr: u32) {
+pub(super) fn set_csr(csr: u32) {
     // SAFETY: ldmxcsr reads 4 bytes from a valid u32; only float-mode bits change.
     unsafe { std::arch::asm!("ldmxcsr [{}]", in(reg) &csr, options(nostack, readonly)) };
 }
@@ -113,24 +125,49 @@ fn set_flush_denormals() {
 }
 
 #[cfg(not(target_arch = "x86_64"))]
-fn get_csr() -> u32 {
+pub(super) fn get_csr() -> u32 {
     0
 }
 #[cfg(not(target_arch = "x86_64"))]
-fn set_csr(_: u32) {}
+pub(super) fn set_csr(_: u32) {}
 #[cfg(not(target_arch = "x86_64"))]
 fn set_flush_denormals() {}
 
-fn parallelism(m: usize, n: usize, k: usize) -> Parallelism {
-    let threads = rayon::current_num_threads().min(num_threads());
-    if threads > 1 && m.saturating_mul(n).saturating_mul(k) >= PARALLEL_MIN_FLOPS {
-        Parallelism::Rayon(threads)
+/// How many parts a job of `work` units splits into, each at least `min / 2` units.
+fn parts_for(work: usize, min: usize) -> usize {
+    let threads = num_threads().min(team::MAX_THREADS);
+    if threads > 1 && work >= min {
+        threads.min(work / (min / 2).max(1))
     } else {
-        Parallelism::None
+        1
     }
 }
 
-/// Strides of a matrix operand: (row stride, column stride).
+/// The `i`-th of the ranges that cut `0..len` into pieces of `len / parts` rounded up to a
+/// multiple of `align` (the last one shorter, some trailing ones possibly empty).
+fn piece(len: usize, parts: usize, align: usize, i: usize) -> Range<usize> {
+    let step = len.div_ceil(parts).next_multiple_of(align);
+    (i * step).min(len)..((i + 1) * step).min(len)
+}
+
+/// A pointer that parts of a split may share: each part touches its own elements only.
+#[derive(Clone, Copy)]
+struct Shared<T>(*mut T);
+// SAFETY: used only to hand disjoint ranges of one buffer to the parts of a split.
+unsafe impl<T> Sync for Shared<T> {}
+unsafe impl<T> Send for Shared<T> {}
+
+impl<T> Shared<T> {
+    /// The pointer (a method, so that closures capture the whole `Shared`, not the field).
+    fn ptr(self) -> *mut T {
+        self.0
+    }
+}
+
+/// `c (+)= a · b` for an `m x n` row-major `c` and operands given by their strides
+/// (row stride, column stride). Large products are split over the threads by rows of `c`:
+/// every part is a product of its own with the same `k` and `n`, so each output is summed
+/// in the same order at any thread count (tested below).
 #[allow(clippy::too_many_arguments)]
 fn gemm_raw(
     m: usize,
@@ -153,21 +190,28 @@ fn gemm_raw(
         }
         return;
     }
-    // SAFETY: the asserts above guarantee every index gemm touches lies inside the slices:
-    // c is m x n row-major; a and b are read through strides that stay within m*k / k*n.
-    unsafe {
+    let (cp, ap, bp) = (
+        Shared(c.as_mut_ptr()),
+        Shared(a.as_ptr().cast_mut()),
+        Shared(b.as_ptr().cast_mut()),
+    );
+    // SAFETY (for both calls): the asserts above guarantee every index gemm touches lies
+    // inside the slices (c is m x n row-major; a and b are read through strides that stay
+    // within m*k and k*n); each part writes its own rows or columns of c and only reads a, b.
+    let part = |rows: Range<usize>, cols: Range<usize>| unsafe {
+        let (r0, c0) = (rows.start as isize, cols.start as isize);
         gemm::gemm(
-            m,
-            n,
+            rows.len(),
+            cols.len(),
             k,
-            c.as_mut_ptr(),
+            cp.ptr().offset(r0 * n as isize + c0),
             1,
             n as isize,
             accumulate,
-            a.as_ptr(),
+            ap.ptr().offset(r0 * a_rs),
             a_cs,
             a_rs,
-            b.as_ptr(),
+            bp.ptr().offset(c0 * b_cs),
             b_cs,
             b_rs,
             1.0,
@@ -175,9 +219,42 @@ fn gemm_raw(
             false,
             false,
             false,
-            parallelism(m, n, k),
-        );
+            Parallelism::None,
+        )
+    };
+    let parts = row_parts(
+        m,
+        n,
+        parts_for(m.saturating_mul(n).saturating_mul(k), SPLIT_MIN_MACS),
+    );
+    if parts == 1 {
+        return part(0..m, 0..n);
     }
+    team::split(parts, &|i| {
+        let rows = piece(m, parts, 8, i);
+        if !rows.is_empty() {
+            part(rows, 0..n);
+        }
+    });
+}
+
+/// The most parts (up to `want`) into which the `m` rows of an `m x n` product can be cut
+/// so that `gemm` sums every part's outputs in the same order as the whole product's. It
+/// does only if each part takes the same path through `gemm` as the whole: `gemm` blocks
+/// `k` one way when both sides of the output are at most 64 and another way otherwise,
+/// and has paths of its own for one row and for at most 256 outputs. (Columns never: the
+/// microkernel's blocking depends on them.) The tests below check the bits.
+fn row_parts(m: usize, n: usize, want: usize) -> usize {
+    let small = |rows: usize| rows <= 64 && n <= 64;
+    let same = |rows: usize| rows >= 2 && rows * n > 256 && small(rows) == small(m);
+    (2..=want)
+        .rev()
+        .find(|&p| {
+            (0..p)
+                .map(|i| piece(m, p, 8, i).len())
+                .all(|rows| rows == 0 || same(rows))
+        })
+        .unwrap_or(1)
 }
 
 /// `c[m,n] (+)= a[m,k] · b[k,n]`, all row-major.
@@ -208,55 +285,71 @@ const ROW_BLOCK: usize = 128;
 /// depend on the thread count. Large products split their column blocks over the threads.
 fn row_times_matrix(c: &mut [f32], a: &[f32], b: &[f32], k: usize, n: usize, accumulate: bool) {
     assert!(c.len() >= n && a.len() >= k && b.len() >= k * n);
-    let c = &mut c[..n];
     if n == 0 {
         return;
     }
     let (a, b) = (&a[..k], &b[..k * n]);
-    let threads = rayon::current_num_threads().min(num_threads());
-    let blocks = n.div_ceil(ROW_BLOCK);
-    if threads > 1 && blocks > 1 && k.saturating_mul(n) >= PARALLEL_MIN_FLOPS {
-        use rayon::prelude::*;
-        let per = blocks.div_ceil(threads) * ROW_BLOCK;
-        c.par_chunks_mut(per).enumerate().for_each(|(i, ci)| {
-            row_block(ci, a, b, n, i * per, accumulate);
-        });
-    } else {
-        row_block(c, a, b, n, 0, accumulate);
+    let parts = parts_for(k.saturating_mul(n), ROW_SPLIT_MIN_MACS).min(n.div_ceil(16));
+    if parts == 1 {
+        return row_block(&mut c[..n], a, b, n, 0, accumulate);
     }
+    let cp = Shared(c.as_mut_ptr());
+    team::split(parts, &|i| {
+        let cols = piece(n, parts, 16, i);
+        // SAFETY: the parts' column ranges are disjoint and inside c[..n].
+        let ci = unsafe { std::slice::from_raw_parts_mut(cp.ptr().add(cols.start), cols.len()) };
+        row_block(ci, a, b, n, cols.start, accumulate);
+    });
 }
 
 multiversion! {
     /// `c (+)= a · b[:, j0..j0 + c.len()]`, `b` row-major with `n` columns, by blocks of
     /// [`ROW_BLOCK`] columns held in registers; each output summed over the rows in order.
     fn row_block(c: &mut [f32], a: &[f32], b: &[f32], n: usize, j0: usize, accumulate: bool) {
-        for (blk, cb) in c.chunks_mut(ROW_BLOCK).enumerate() {
-            let j = j0 + blk * ROW_BLOCK;
-            let w = cb.len();
-            let mut acc = [0.0f32; ROW_BLOCK];
-            if w == ROW_BLOCK {
-                for (p, &ap) in a.iter().enumerate() {
-                    let row: &[f32; ROW_BLOCK] =
-                        b[p * n + j..p * n + j + ROW_BLOCK].try_into().expect("a full block");
-                    for (s, r) in acc.iter_mut().zip(row) {
-                        *s += ap * r;
-                    }
+        let mut j = 0;
+        // Full blocks, then the rest in register blocks of 64, 32, ..., 1 columns.
+        while c.len() - j >= ROW_BLOCK {
+            row_columns::<ROW_BLOCK>(&mut c[j..j + ROW_BLOCK], a, b, n, j0 + j, accumulate);
+            j += ROW_BLOCK;
+        }
+        for w in [64, 32, 16, 8, 4, 2, 1] {
+            if c.len() - j >= w {
+                let (cj, at) = (&mut c[j..j + w], j0 + j);
+                match w {
+                    64 => row_columns::<64>(cj, a, b, n, at, accumulate),
+                    32 => row_columns::<32>(cj, a, b, n, at, accumulate),
+                    16 => row_columns::<16>(cj, a, b, n, at, accumulate),
+                    8 => row_columns::<8>(cj, a, b, n, at, accumulate),
+                    4 => row_columns::<4>(cj, a, b, n, at, accumulate),
+                    2 => row_columns::<2>(cj, a, b, n, at, accumulate),
+                    _ => row_columns::<1>(cj, a, b, n, at, accumulate),
                 }
-            } else {
-                for (p, &ap) in a.iter().enumerate() {
-                    for (s, r) in acc[..w].iter_mut().zip(&b[p * n + j..p * n + j + w]) {
-                        *s += ap * r;
-                    }
-                }
-            }
-            if accumulate {
-                for (o, s) in cb.iter_mut().zip(&acc) {
-                    *o += s;
-                }
-            } else {
-                cb.copy_from_slice(&acc[..w]);
+                j += w;
             }
         }
+    }
+}
+
+/// `c (+)= a · b[:, j..j + W]`: `W` outputs held in registers while the rows of `b` stream by,
+/// each summed over the rows in order. Inlined into [`row_block`]'s variants.
+#[inline(always)]
+fn row_columns<const W: usize>(
+    c: &mut [f32],
+    a: &[f32],
+    b: &[f32],
+    n: usize,
+    j: usize,
+    accumulate: bool,
+) {
+    let mut acc = [0.0f32; W];
+    for (p, &ap) in a.iter().enumerate() {
+        let row: &[f32; W] = b[p * n + j..p * n + j + W].try_into().expect("W columns");
+        for (s, r) in acc.iter_mut().zip(row) {
+            *s = ap.mul_add(*r, *s);
+        }
+    }
+    for (o, s) in c.iter_mut().zip(&acc) {
+        *o = if accumulate { *o + s } else { *s };
     }
 }
 
@@ -379,15 +472,77 @@ mod tests {
     }
 
     #[test]
+    fn split_products_give_the_same_bits_at_any_thread_count() {
+        // The tutorials' layer shapes (forward, weight and input gradients) and odd ones.
+        let shapes = [
+            (32, 784, 128),
+            (784, 32, 128),
+            (32, 128, 784),
+            (128, 784, 512),
+            (37, 301, 211),
+            (300, 999, 17),
+            (9, 4000, 70),
+            (1000, 784, 128),
+            (128, 1152, 64),
+            (64, 3136, 128),
+            (130, 600, 64),
+            (66, 5000, 9),
+            (17, 9000, 300),
+            (200, 3000, 1),
+            (7000, 40, 3),
+        ];
+        for (m, k, n) in shapes {
+            let a: Vec<f32> = (0..m * k).map(|i| (i as f32 * 0.37).sin()).collect();
+            let b: Vec<f32> = (0..k * n).map(|i| (i as f32 * 0.11).cos()).collect();
+            let at = transpose(&a, m, k);
+            let bt = transpose(&b, k, n);
+            let run = |threads: usize| {
+                set_num_threads(threads);
+                let mut c = vec![vec![0.5f32; m * n]; 3];
+                with_training_env(|| {
+                    matmul(&mut c[0], &a, &b, m, k, n, true);
+                    matmul_at_b(&mut c[1], &at, &b, m, k, n, false);
+                    matmul_a_bt(&mut c[2], &a, &bt, m, k, n, false);
+                });
+                c
+            };
+            let one = run(1);
+            for threads in [2, 3, 4] {
+                assert!(run(threads) == one, "{m}x{k}x{n} at {threads} threads");
+            }
+            set_num_threads(0);
+        }
+    }
+
+    #[test]
+    fn split_optimizer_steps_give_the_same_bits() {
+        let n = STEP_SPLIT_MIN + 1003;
+        let g: Vec<f32> = (0..n).map(|i| (i as f32 * 0.37).sin()).collect();
+        let run = |threads: usize| {
+            set_num_threads(threads);
+            let mut w: Vec<f32> = (0..n).map(|i| (i as f32 * 0.11).cos()).collect();
+            let (mut m, mut v) = (vec![0.0f32; n], vec![0.0f32; n]);
+            for _ in 0..3 {
+                adam_step(&mut w, &g, &mut m, &mut v, 1e-3, 0.9, 0.999, 1e-7);
+                sgd_step(&mut w, &g, 0.01);
+            }
+            (w, m, v)
+        };
+        let one = run(1);
+        assert!(run(2) == one && run(3) == one);
+        set_num_threads(0);
+    }
+
+    #[test]
     fn one_row_products_sum_in_order_at_any_thread_count() {
         // Partial and full column blocks, parallel and not.
-        for (k, n) in [(7, 3), (5, 300), (64, 1 << 16)] {
+        for (k, n) in [(7, 3), (5, 300), (784, 128), (64, 1 << 16)] {
             let a: Vec<f32> = (0..k).map(|i| (i as f32 * 0.37).sin()).collect();
             let b: Vec<f32> = (0..k * n).map(|i| (i as f32 * 0.11).cos()).collect();
             let mut want = vec![0.0f32; n];
             for (j, w) in want.iter_mut().enumerate() {
                 for p in 0..k {
-                    *w += a[p] * b[p * n + j];
+                    *w = a[p].mul_add(b[p * n + j], *w);
                 }
             }
             let mut outs = Vec::new();
@@ -405,9 +560,45 @@ mod tests {
     }
 }
 
+/// One Adam step over a flat variable: Keras's update, in Keras's operation order. Large
+/// variables are split over the threads (element-wise, so the same bits at any count).
+#[allow(clippy::too_many_arguments)]
+pub fn adam_step(
+    w: &mut [f32],
+    g: &[f32],
+    m: &mut [f32],
+    v: &mut [f32],
+    alpha: f32,
+    b1: f32,
+    b2: f32,
+    eps: f32,
+) {
+    let n = w.len().min(g.len()).min(m.len()).min(v.len());
+    let parts = parts_for(n, STEP_SPLIT_MIN);
+    if parts == 1 {
+        return adam_chunk(w, g, m, v, alpha, b1, b2, eps);
+    }
+    let (wp, mp, vp) = (
+        Shared(w.as_mut_ptr()),
+        Shared(m.as_mut_ptr()),
+        Shared(v.as_mut_ptr()),
+    );
+    team::split(parts, &|i| {
+        let r = piece(n, parts, 64, i);
+        // SAFETY: the parts' ranges are disjoint and inside the first n values of each slice.
+        let (w, m, v) = unsafe {
+            (
+                std::slice::from_raw_parts_mut(wp.ptr().add(r.start), r.len()),
+                std::slice::from_raw_parts_mut(mp.ptr().add(r.start), r.len()),
+                std::slice::from_raw_parts_mut(vp.ptr().add(r.start), r.len()),
+            )
+        };
+        adam_chunk(w, &g[r], m, v, alpha, b1, b2, eps);
+    });
+}
+
 multiversion! {
-    /// One Adam step over a flat variable: Keras's update, in Keras's operation order.
-    pub fn adam_step(w: &mut [f32], g: &[f32], m: &mut [f32], v: &mut [f32], alpha: f32, b1: f32, b2: f32, eps: f32) {
+    fn adam_chunk(w: &mut [f32], g: &[f32], m: &mut [f32], v: &mut [f32], alpha: f32, b1: f32, b2: f32, eps: f32) {
         let n = w.len().min(g.len()).min(m.len()).min(v.len());
         let (w, g, m, v) = (&mut w[..n], &g[..n], &mut m[..n], &mut v[..n]);
         for i in 0..n {
@@ -421,9 +612,24 @@ multiversion! {
     }
 }
 
+/// `w -= lr * g` (plain SGD); large variables split over the threads.
+pub fn sgd_step(w: &mut [f32], g: &[f32], lr: f32) {
+    let n = w.len().min(g.len());
+    let parts = parts_for(n, STEP_SPLIT_MIN);
+    if parts == 1 {
+        return sgd_chunk(w, g, lr);
+    }
+    let wp = Shared(w.as_mut_ptr());
+    team::split(parts, &|i| {
+        let r = piece(n, parts, 64, i);
+        // SAFETY: the parts' ranges are disjoint and inside w[..n].
+        let w = unsafe { std::slice::from_raw_parts_mut(wp.ptr().add(r.start), r.len()) };
+        sgd_chunk(w, &g[r], lr);
+    });
+}
+
 multiversion! {
-    /// `w -= lr * g` (plain SGD).
-    pub fn sgd_step(w: &mut [f32], g: &[f32], lr: f32) {
+    fn sgd_chunk(w: &mut [f32], g: &[f32], lr: f32) {
         for (w, g) in w.iter_mut().zip(g) {
             *w -= g * lr;
         }

@@ -1,0 +1,304 @@
+//! A fork-join team that splits one product or one optimizer step over the threads.
+//!
+//! Why not rayon: a `join` from a thread outside rayon's pool parks the caller on a
+//! condition variable until the pool is done, which costs several microseconds on each side,
+//! and one training step of the tutorials' models (about 150 µs) splits three times. The
+//! team's workers spin for a while after each job, so the next split reaches them in well
+//! under a microsecond; they park once training pauses.
+//!
+//! Parts are claimed, not assigned: the splitting thread and the workers take the next
+//! unclaimed part until none is left, so a worker that the system has not scheduled (a busy
+//! machine) delays nothing it has not started. One split runs at a time; a split that finds
+//! the team busy (another thread training, or a split inside a split) runs all its parts
+//! itself. Parts are independent, so the result is the same bits whoever runs them.
+
+use std::cell::UnsafeCell;
+use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Mutex, MutexGuard, TryLockError};
+use std::thread::Thread;
+use std::time::{Duration, Instant};
+
+/// How long an idle worker spins before it parks: far longer than the gaps between the
+/// splits of one training step or of a loop of single-sample predictions, short enough
+/// that a paused program gives its cores back at once.
+const SPIN: Duration = Duration::from_micros(1000);
+
+/// The most parts one split has.
+pub const MAX_THREADS: usize = 64;
+
+/// The current split, as one word: its sequence number (bits 32..64), its number of parts
+/// (bits 16..32) and the next unclaimed part (bits 0..16). Claiming is a compare-exchange on
+/// the whole word, so a claim can only succeed on the split it read.
+static TICKET: AtomicU64 = AtomicU64::new(0);
+/// Parts of the current split finished so far.
+static DONE: AtomicUsize = AtomicUsize::new(0);
+static PANICKED: AtomicBool = AtomicBool::new(false);
+/// Splits left to run on the calling thread alone, after one had to wait for a worker.
+static COOLDOWN: AtomicUsize = AtomicUsize::new(0);
+/// How many splits the next cooldown lasts: doubled by each late split, halved by every
+/// [`PROMPT_RUN`] prompt ones.
+static BACKOFF: AtomicUsize = AtomicUsize::new(FIRST_COOLDOWN);
+static PROMPT: AtomicUsize = AtomicUsize::new(0);
+
+/// A split that waits this long (plus half the time the caller spent on its own parts)
+/// for a worker's part means a worker lost its core (another
+/// program, or the hypervisor: a virtual machine's second CPU now and then stalls for
+/// milliseconds). The next splits then run on the caller alone, as one thread would,
+/// instead of waiting again: [`FIRST_COOLDOWN`] of them after a rare stall, twice as many
+/// after each further one, up to [`MAX_COOLDOWN`] on a machine that is busy for good.
+const LATE: Duration = Duration::from_micros(50);
+const FIRST_COOLDOWN: usize = 16;
+const MAX_COOLDOWN: usize = 1 << 20;
+const PROMPT_RUN: usize = 256;
+
+/// The current split's function and float mode. Written only by the thread holding
+/// `WORKERS`, between splits (when every claimed part has finished); read only by a thread
+/// that has claimed a part of the current split, which then cannot end before it is done.
+struct Job {
+    f: *const (dyn Fn(usize) + Sync),
+    csr: u32,
+}
+struct JobCell(UnsafeCell<Job>);
+// SAFETY: see `Job`: writes and reads never overlap, and the ticket's release/acquire pair
+// orders each write before the reads of that split.
+unsafe impl Sync for JobCell {}
+
+static NOOP: fn(usize) = |_| {};
+static JOB: JobCell = JobCell(UnsafeCell::new(Job { f: &NOOP, csr: 0 }));
+
+struct Worker {
+    thread: Thread,
+    sleeping: &'static AtomicBool,
+}
+
+/// The workers started so far, and when the last split handed work to them; held for the
+/// whole of a split.
+struct Team {
+    workers: Vec<Worker>,
+    last_split: Option<Instant>,
+}
+static WORKERS: Mutex<Team> = Mutex::new(Team {
+    workers: Vec::new(),
+    last_split: None,
+});
+
+fn unpack(t: u64) -> (usize, usize) {
+    (((t >> 16) & 0xffff) as usize, (t & 0xffff) as usize)
+}
+
+/// Claims the next part of the current split, if one is left.
+fn claim() -> Option<usize> {
+    let mut t = TICKET.load(Ordering::Acquire);
+    loop {
+        let (parts, next) = unpack(t);
+        if next >= parts {
+            return None;
+        }
+        match TICKET.compare_exchange_weak(t, t + 1, Ordering::AcqRel, Ordering::Acquire) {
+            Ok(_) => return Some(next),
+            Err(now) => t = now,
+        }
+    }
+}
+
+/// Runs the parts this thread can claim (a panic is recorded for the splitting thread).
+fn run_claimed() {
+    while let Some(i) = claim() {
+        // SAFETY: this thread holds a claim on the current split, so its job stays in place
+        // until the part is counted done below.
+        let job = unsafe { &*JOB.0.get() };
+        super::cpu::set_csr(job.csr);
+        // SAFETY: as above; `f` is Sync and outlives the split.
+        let f = unsafe { &*job.f };
+        if catch_unwind(AssertUnwindSafe(|| f(i))).is_err() {
+            PANICKED.store(true, Ordering::SeqCst);
+        }
+        DONE.fetch_add(1, Ordering::Release);
+    }
+}
+
+/// Runs `f(0)`, ..., `f(parts - 1)` on up to `parts` threads (the caller is one of them)
+/// and returns when all have finished. Each part must touch data of its own.
+pub fn split(parts: usize, f: &(dyn Fn(usize) + Sync)) {
+    let parts = parts.min(MAX_THREADS);
+    if parts <= 1 {
+        return (0..parts).for_each(f);
+    }
+    if COOLDOWN
+        .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |c| c.checked_sub(1))
+        .is_ok()
+    {
+        return (0..parts).for_each(f);
+    }
+    let mut team = match WORKERS.try_lock() {
+        Ok(w) => w,
+        Err(TryLockError::Poisoned(p)) => p.into_inner(),
+        Err(TryLockError::WouldBlock) => return (0..parts).for_each(f),
+    };
+    start_workers(&mut team, parts - 1);
+    let csr = super::cpu::get_csr();
+    // SAFETY: we hold WORKERS and the previous split has ended (every claimed part counted
+    // done), so nobody reads JOB now. The lifetime of `f` is erased; no part uses it after
+    // this call returns, because we wait below until every part is done.
+    unsafe {
+        let f: *const (dyn Fn(usize) + Sync + '_) = f;
+        *JOB.0.get() = Job {
+            f: std::mem::transmute::<
+                *const (dyn Fn(usize) + Sync + '_),
+                *const (dyn Fn(usize) + Sync + 'static),
+            >(f),
+            csr,
+        };
+    }
+    DONE.store(0, Ordering::Relaxed);
+    let sequence = (TICKET.load(Ordering::Relaxed) >> 32).wrapping_add(1);
+    TICKET.store((sequence << 32) | ((parts as u64) << 16), Ordering::SeqCst);
+    // A worker asleep although the last split was less than a spin ago has lost its core,
+    // as with a late part below. (After a longer gap, sleeping is what workers do.)
+    let now = Instant::now();
+    let recent = team.last_split.is_some_and(|t| now - t < SPIN);
+    team.last_split = Some(now);
+    let mut late = false;
+    for w in team.workers.iter().take(parts - 1) {
+        if w.sleeping.load(Ordering::SeqCst) {
+            w.thread.unpark();
+            late |= recent;
+        }
+    }
+    run_claimed();
+    if DONE.load(Ordering::Acquire) != parts {
+        let waiting = Instant::now();
+        // Parts are never quite equal: a wait is late only beyond half our own share.
+        let allowance = LATE + (waiting - now) / 2;
+        let mut spins = 0u32;
+        while DONE.load(Ordering::Acquire) != parts {
+            // A worker that claimed a part may have lost its core; offer it ours.
+            spins += 1;
+            if spins < 1 << 10 {
+                std::hint::spin_loop();
+            } else {
+                std::thread::yield_now();
+            }
+        }
+        late |= waiting.elapsed() > allowance;
+    }
+    if late {
+        let backoff = BACKOFF.load(Ordering::Relaxed);
+        COOLDOWN.store(backoff, Ordering::Relaxed);
+        BACKOFF.store((backoff * 2).min(MAX_COOLDOWN), Ordering::Relaxed);
+    } else {
+        prompt();
+    }
+    super::cpu::set_csr(csr);
+    drop(team);
+    if PANICKED.swap(false, Ordering::SeqCst) {
+        resume_unwind(Box::new("a part of a parallel kernel panicked"));
+    }
+}
+
+/// Counts a split whose workers kept up; a long run of them shortens the next cooldown.
+fn prompt() {
+    if PROMPT.fetch_add(1, Ordering::Relaxed) % PROMPT_RUN == PROMPT_RUN - 1 {
+        let backoff = BACKOFF.load(Ordering::Relaxed);
+        BACKOFF.store((backoff / 2).max(FIRST_COOLDOWN), Ordering::Relaxed);
+    }
+}
+
+fn start_workers(team: &mut MutexGuard<'_, Team>, want: usize) {
+    let workers = &mut team.workers;
+    while workers.len() < want {
+        let sleeping: &'static AtomicBool = Box::leak(Box::new(AtomicBool::new(false)));
+        let spawned = std::thread::Builder::new()
+            .name(format!("kerust-{}", workers.len() + 1))
+            .spawn(move || work(sleeping));
+        match spawned {
+            Ok(handle) => workers.push(Worker {
+                thread: handle.thread().clone(),
+                sleeping,
+            }),
+            // No more threads: the caller claims the parts nobody else does.
+            Err(_) => break,
+        }
+    }
+}
+
+/// A worker's life: claim parts while there are any, spin a while, then park.
+fn work(sleeping: &'static AtomicBool) {
+    loop {
+        run_claimed();
+        let mut idle_since = Instant::now();
+        let mut spins = 0u32;
+        loop {
+            let (parts, next) = unpack(TICKET.load(Ordering::Acquire));
+            if next < parts {
+                break;
+            }
+            spins = spins.wrapping_add(1);
+            if !spins.is_multiple_of(64) || idle_since.elapsed() < SPIN {
+                std::hint::spin_loop();
+                continue;
+            }
+            // Sleeping is announced before the last look at the ticket, and a split
+            // publishes its ticket before it looks for sleepers, so one of the two sees the
+            // other: no split goes unnoticed (and an early unpark is kept for `park`).
+            sleeping.store(true, Ordering::SeqCst);
+            let (parts, next) = unpack(TICKET.load(Ordering::SeqCst));
+            if next >= parts {
+                std::thread::park();
+            }
+            sleeping.store(false, Ordering::SeqCst);
+            idle_since = Instant::now();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_part_runs_once() {
+        for parts in [0, 1, 2, 3, 5] {
+            let hits: Vec<AtomicU64> = (0..parts).map(|_| AtomicU64::new(0)).collect();
+            for _ in 0..200 {
+                split(parts, &|i| {
+                    hits[i].fetch_add(1, Ordering::Relaxed);
+                });
+            }
+            assert!(hits.iter().all(|h| h.load(Ordering::Relaxed) == 200));
+        }
+    }
+
+    #[test]
+    fn splits_from_many_threads_and_nested_splits_all_complete() {
+        let total = AtomicU64::new(0);
+        std::thread::scope(|s| {
+            for _ in 0..4 {
+                s.spawn(|| {
+                    for _ in 0..100 {
+                        split(2, &|_| {
+                            split(2, &|_| {
+                                total.fetch_add(1, Ordering::Relaxed);
+                            })
+                        });
+                    }
+                });
+            }
+        });
+        assert_eq!(total.load(Ordering::Relaxed), 4 * 100 * 4);
+    }
+
+    #[test]
+    fn a_panicking_part_reaches_the_caller_and_the_team_survives() {
+        for _ in 0..20 {
+            let r = catch_unwind(|| split(2, &|i| assert!(i != 1, "part one fails")));
+            assert!(r.is_err());
+        }
+        let n = AtomicU64::new(0);
+        split(2, &|_| {
+            n.fetch_add(1, Ordering::Relaxed);
+        });
+        assert_eq!(n.load(Ordering::Relaxed), 2);
+    }
+}
