@@ -15,6 +15,8 @@ use serde_json::Value;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
+mod common;
+
 fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/keras_files")
 }
@@ -40,9 +42,46 @@ fn arr(v: &Value) -> ArrayD<f32> {
     ArrayD::from_shape_vec(IxDyn(&shape), data).unwrap()
 }
 
+/// The first 20 real Fashion-MNIST test images (uint8, read from `$KERUST_DATA` by kerust's
+/// IDX loader) and their labels, checked against what the generator recorded of them.
+fn seed003_images(p: &Value) -> (ArrayD<u8>, Array1<f32>) {
+    static DATA: std::sync::OnceLock<(ArrayD<u8>, Vec<u8>)> = std::sync::OnceLock::new();
+    let (images, labels) = DATA.get_or_init(|| {
+        let dir = common::data_root().join("fashion-mnist");
+        let images = kerust::datasets::idx::read_idx_images(dir.join("t10k-images-idx3-ubyte.gz"))
+            .expect("the Fashion-MNIST test images ($KERUST_DATA/fashion-mnist)");
+        let labels = kerust::datasets::idx::read_idx_labels(dir.join("t10k-labels-idx1-ubyte.gz"))
+            .expect("the Fashion-MNIST test labels ($KERUST_DATA/fashion-mnist)");
+        let n = p["test_images"]["first"].as_u64().unwrap() as usize;
+        (
+            images.slice(ndarray::s![..n, .., ..]).to_owned().into_dyn(),
+            labels.slice(ndarray::s![..n]).to_vec(),
+        )
+    });
+    let sum: u64 = images.iter().map(|&v| v as u64).sum();
+    assert_eq!(
+        sum,
+        p["test_images_u8_sum"].as_u64().unwrap(),
+        "not the test images Keras saw"
+    );
+    let want: Vec<u8> = p["labels"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_u64().unwrap() as u8)
+        .collect();
+    assert_eq!(labels, &want, "not the test labels Keras saw");
+    (images.clone(), labels.iter().map(|&v| v as f32).collect())
+}
+
 /// The seed-003 test inputs: uint8 / 255 in float32, as the generator computes them.
 fn seed003_inputs(p: &Value) -> ArrayD<f32> {
-    arr(&p["inputs_u8"]).mapv(|v| v / 255.0)
+    seed003_images(p).0.mapv(|v| v as f32 / 255.0)
+}
+
+/// The seed-003 test labels.
+fn seed003_labels(p: &Value) -> Array1<f32> {
+    seed003_images(p).1
 }
 
 fn max_diff(a: &ArrayD<f32>, b: &ArrayD<f32>) -> f32 {
@@ -87,16 +126,34 @@ fn check_seed003(model: &mut Sequential) {
     assert!(d <= 1e-5, "predictions differ from Keras's by {d}");
 }
 
+/// `evaluate` on the file's model gives Keras's figures, by Keras's names: the loss and the
+/// metrics came back with the file (a model compiled with another loss or without the
+/// metric would give other values or other names).
+fn check_evaluation(model: &mut Sequential, x: &ArrayD<f32>, y: &ArrayD<f32>, keras: &Value) {
+    let e = model.evaluate(x, y, 32, 0).unwrap();
+    let ours: Vec<&str> = e.logs.iter().map(|(k, _)| k).collect();
+    let mut want: Vec<&str> = keras
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(|k| k.as_str())
+        .collect();
+    want.sort_unstable();
+    assert_eq!(ours, want, "evaluate's names");
+    for (name, v) in e.logs.iter() {
+        let k = keras[name].as_f64().unwrap() as f32;
+        assert!(
+            (v - k).abs() <= 1e-5 * k.abs().max(1.0),
+            "{name}: kerust {v}, Keras {k}"
+        );
+    }
+}
+
 /// Continues training as the generator did after loading: same data, no shuffling.
 fn check_continue(model: &mut Sequential) {
     let p = json("seed003_predictions.json");
     let x = seed003_inputs(&p);
-    let y: Array1<f32> = p["labels"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|v| v.as_f64().unwrap() as f32)
-        .collect();
+    let y = seed003_labels(&p);
     model.fit(&x, &y, quiet(10)).unwrap();
     let pred = model.predict(&x, 32).unwrap();
     let d = max_diff(&pred, &arr(&p["predictions_after_continue"]));
@@ -116,6 +173,38 @@ fn keras_written_seed003_keras_predicts_as_keras() {
 fn keras_written_legacy_h5_predicts_as_keras() {
     let mut m = load_model(fixtures().join("seed003.h5")).unwrap();
     check_seed003(&mut m);
+}
+
+#[test]
+fn loss_and_metrics_come_back_from_keras_files() {
+    let p = json("seed003_predictions.json");
+    let x = seed003_inputs(&p);
+    let y = seed003_labels(&p).into_dyn();
+    for file in ["seed003.keras", "seed003.h5"] {
+        let mut m = load_model(fixtures().join(file)).unwrap();
+        check_evaluation(&mut m, &x, &y, &p["evaluation"]);
+    }
+    // categorical_crossentropy and accuracy on one-hot labels (categorical_accuracy).
+    let p = json("activations_predictions.json");
+    let mut m = load_model(fixtures().join("activations.keras")).unwrap();
+    check_evaluation(
+        &mut m,
+        &arr(&p["inputs"]),
+        &arr(&p["labels"]),
+        &p["evaluation"],
+    );
+    // The same figures are not reached by a model compiled otherwise: the check can fail.
+    let mut other = load_model(fixtures().join("activations.keras")).unwrap();
+    other.compile("sgd", "mse", ["accuracy"]).unwrap();
+    let e = other
+        .evaluate(&arr(&p["inputs"]), &arr(&p["labels"]), 32, 0)
+        .unwrap();
+    let k = p["evaluation"]["loss"].as_f64().unwrap() as f32;
+    assert!(
+        (e.loss() - k).abs() > 1e-3,
+        "mse {} vs crossentropy {k}",
+        e.loss()
+    );
 }
 
 #[test]
@@ -726,12 +815,7 @@ fn write_files_for_keras() {
     // Keras's seed-003 file, loaded and saved again by kerust.
     let p = json("seed003_predictions.json");
     let mut m = load_model(fixtures().join("seed003.keras")).unwrap();
-    let y: Array1<f32> = p["labels"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|v| v.as_f64().unwrap() as f32)
-        .collect();
+    let y = seed003_labels(&p);
     record(
         "seed003_resaved".into(),
         &mut m,
