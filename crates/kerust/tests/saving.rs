@@ -521,12 +521,46 @@ fn with_config(edit: impl Fn(&mut Value)) -> Vec<u8> {
 
 #[test]
 fn unknown_layer_class_names_the_class_and_the_file() {
-    let bytes = with_config(|c| c["config"]["layers"][2]["class_name"] = "Conv2D".into());
+    // A Keras class kerust does not implement, and a registered custom class.
+    assert!(!kerust::saving::LAYER_CLASSES.contains(&"MultiHeadAttention"));
+    let bytes = with_config(|c| {
+        c["config"]["layers"][2]["class_name"] = "MultiHeadAttention".into();
+        c["config"]["layers"][2]["config"] = serde_json::json!({
+            "name": "mha", "num_heads": 2, "key_dim": 16, "trainable": true,
+        });
+    });
     let e = load_model_from_bytes(&bytes, "bad_class.keras").unwrap_err();
     let msg = e.to_string();
     assert!(matches!(e, Error::Config { .. }), "{msg}");
     assert!(
-        msg.contains("Conv2D") && msg.contains("bad_class.keras"),
+        msg.contains("unknown layer class 'MultiHeadAttention'")
+            && msg.contains("'mha'")
+            && msg.contains("bad_class.keras"),
+        "{msg}"
+    );
+    let bytes = with_config(|c| {
+        let l = &mut c["config"]["layers"][2];
+        l["module"] = Value::Null;
+        l["class_name"] = "ScaledDense".into();
+        l["registered_name"] = "my_package>ScaledDense".into();
+    });
+    let msg = load_model_from_bytes(&bytes, "custom.keras")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        msg.contains("unknown layer class 'ScaledDense'")
+            && msg.contains("my_package>ScaledDense")
+            && msg.contains("custom.keras"),
+        "{msg}"
+    );
+    // The same inside a wrapper (TimeDistributed's `layer`), read by the same function.
+    let json = serde_json::json!({"class_name": "Sequential", "config": {"name": "s", "layers": [
+        {"class_name": "InputLayer", "config": {"batch_shape": [null, 3, 4]}},
+        {"class_name": "TimeDistributed", "config": {"name": "td", "layer":
+            {"class_name": "MultiHeadAttention", "config": {"name": "inner"}}}}]}});
+    let msg = model_from_json(&json.to_string()).unwrap_err().to_string();
+    assert!(
+        msg.contains("unknown layer class 'MultiHeadAttention'"),
         "{msg}"
     );
 }

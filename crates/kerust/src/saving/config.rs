@@ -435,7 +435,7 @@ pub(crate) fn parse_model(v: &Value, file: &str) -> Result<ModelSpec> {
             declared_input = Some(parse_input_layer(config, lctx)?);
             continue;
         }
-        let spec = parse_layer(class, config, lctx)?;
+        let spec = parse_layer(l, lctx)?;
         layers.push(spec);
     }
     let input_shape = declared_input
@@ -521,27 +521,39 @@ fn layer_from_keys(class: &str, keys: &mut Keys<'_>, ctx: &str) -> Result<Box<dy
         "DepthwiseConv2D" => Box::new(crate::layers::DepthwiseConv2D::from_keys(keys, ctx)?),
         "SeparableConv1D" => Box::new(crate::layers::SeparableConv1D::from_keys(keys, ctx)?),
         "SeparableConv2D" => Box::new(crate::layers::SeparableConv2D::from_keys(keys, ctx)?),
-        _ => {
-            return Err(Error::Config {
-                what: ctx.to_string(),
-                reason: format!(
-                    "unknown layer class '{class}'; kerust knows {}",
-                    LAYER_CLASSES.join(", ")
-                ),
-            })
-        }
+        // Every name of LAYER_CLASSES but InputLayer has its arm above (a unit test checks).
+        _ => return Err(unknown_class(class, None, ctx)),
     })
 }
 
-pub(crate) fn parse_layer(class: &str, config: &Value, ctx: String) -> Result<LayerSpec> {
+/// The error for a layer class kerust does not implement; `registered` is the object's
+/// `registered_name` when it names a custom class (`package>Class`).
+fn unknown_class(class: &str, registered: Option<&str>, ctx: &str) -> Error {
+    let custom = match registered {
+        Some(r) if r != class => format!(" (the custom class registered as '{r}')"),
+        _ => String::new(),
+    };
+    Error::Config {
+        what: ctx.to_string(),
+        reason: format!(
+            "unknown layer class '{class}'{custom}; kerust knows {}",
+            LAYER_CLASSES
+                .iter()
+                .filter(|c| **c != "InputLayer")
+                .copied()
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    }
+}
+
+/// A layer from its serialized object (`{"class_name": ..., "config": ..., "registered_name":
+/// ...}`), not yet built; `ctx` names the layer and the file in errors.
+pub(crate) fn parse_layer(obj: &Value, ctx: String) -> Result<LayerSpec> {
+    let (class, config) = class_and_config(obj, &ctx)?;
     if !LAYER_CLASSES.contains(&class) || class == "InputLayer" {
-        return Err(Error::Config {
-            what: ctx,
-            reason: format!(
-                "unknown layer class '{class}'; kerust knows {}",
-                LAYER_CLASSES.join(", ")
-            ),
-        });
+        let registered = obj.get("registered_name").and_then(|r| r.as_str());
+        return Err(unknown_class(class, registered, &ctx));
     }
     let mut keys = Keys::new(config, ctx.clone())?;
     let name = keys.str("name")?.unwrap_or("").to_string();
@@ -946,4 +958,30 @@ fn loss_config(loss: &crate::losses::Loss) -> Value {
         }
     };
     wrap("keras.losses", class, config)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_listed_layer_class_has_a_reader() {
+        // An empty config may lack a required option, but never meets the unknown-class arm.
+        for class in LAYER_CLASSES.iter().filter(|c| **c != "InputLayer") {
+            let config = json!({});
+            let mut keys = Keys::new(&config, format!("{class} layer")).unwrap();
+            if let Err(e) = layer_from_keys(class, &mut keys, "test") {
+                assert!(
+                    !e.to_string().contains("unknown layer class"),
+                    "{class}: {e}"
+                );
+            }
+        }
+        let config = json!({});
+        let mut keys = Keys::new(&config, "x".into()).unwrap();
+        let e = layer_from_keys("MultiHeadAttention", &mut keys, "ctx").unwrap_err();
+        assert!(e
+            .to_string()
+            .contains("unknown layer class 'MultiHeadAttention'"));
+    }
 }
