@@ -72,9 +72,49 @@ pub const LAYER_CLASSES: &[&str] = &[
     "SeparableConv2D",
 ];
 
-/// Most parameters a model read from an architecture-only JSON may declare (4 GiB of
-/// float32): anything larger is taken for a hostile file, not a model.
-pub(crate) const MAX_JSON_PARAMS: usize = 1 << 30;
+/// Most parameters a model read from an architecture-only JSON (`model_from_json`,
+/// `kerust train --model`) may declare: 2^28 (1 GiB of float32 weights, 3-4 GiB once an
+/// Adam-like optimizer has its slots). A `.keras` or `.h5` file bounds its model by the
+/// weights it holds; a JSON holds none, so a few bytes could otherwise ask for any size.
+/// The bound is above every Sequential model one trains on a CPU (VGG-16, 138M, fits) and
+/// low enough that a hostile JSON cannot exhaust a machine's memory.
+pub(crate) const MAX_JSON_PARAMS: usize = 1 << 28;
+
+/// The fewest bytes per JSON value a model config may average. Keras's and kerust's configs
+/// average 16-21 bytes a value (`"name": "dense_1"` and the like); JSON denser than 10 is
+/// not a config but a flood of tiny values, each of which would take 32 bytes or more once
+/// parsed. Refusing it before parsing keeps parsing within about 8 times the text's size.
+pub(crate) const MIN_JSON_BYTES_PER_VALUE: usize = 10;
+
+/// Parses a model config's JSON text, refusing first (without allocating) text packing more
+/// values than a config could: see [`MIN_JSON_BYTES_PER_VALUE`]. The error is a reason.
+pub(crate) fn parse_json(text: &[u8]) -> std::result::Result<Value, String> {
+    let (mut values, mut in_string, mut escaped) = (1usize, false, false);
+    for &b in text {
+        if in_string {
+            match (escaped, b) {
+                (true, _) => escaped = false,
+                (false, b'\\') => escaped = true,
+                (false, b'"') => in_string = false,
+                _ => {}
+            }
+        } else {
+            match b {
+                b'"' => in_string = true,
+                b',' | b'[' | b'{' => values += 1,
+                _ => {}
+            }
+        }
+    }
+    if values > 256 && values.saturating_mul(MIN_JSON_BYTES_PER_VALUE) > text.len() {
+        return Err(format!(
+            "{values} JSON values in {} bytes: denser than a model config (at least \
+             {MIN_JSON_BYTES_PER_VALUE} bytes a value); refusing to parse it",
+            text.len()
+        ));
+    }
+    serde_json::from_slice(text).map_err(|e| e.to_string())
+}
 
 /// A Keras model config, parsed and checked, before anything is allocated.
 #[derive(Debug)]
@@ -963,6 +1003,18 @@ fn loss_config(loss: &crate::losses::Loss) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn json_density_counts_values_outside_strings_only() {
+        // Commas and brackets inside strings (escaped quotes included) are not values.
+        let inside = format!(r#"{{"a": "{}\",[{{"}}"#, ",[{".repeat(2000));
+        assert!(parse_json(inside.as_bytes()).is_ok());
+        let flood = format!("[{}0]", "0,".repeat(2000));
+        let e = parse_json(flood.as_bytes()).unwrap_err();
+        assert!(e.contains("2002 JSON values in 4003 bytes"), "{e}");
+        // Under 256 values, any density (small literal configs).
+        assert!(parse_json(b"[0,0,0,0,0,0]").is_ok());
+    }
 
     #[test]
     fn every_listed_layer_class_has_a_reader() {

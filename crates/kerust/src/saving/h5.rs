@@ -467,12 +467,12 @@ pub(crate) fn load_legacy(bytes: Vec<u8>, file: &str) -> Result<Sequential> {
             "no `model_config` attribute: not a full-model file (for weights only, use load_weights)",
         )
     })?;
-    let config: serde_json::Value = serde_json::from_str(&config_json)
+    let config = config::parse_json(config_json.as_bytes())
         .map_err(|e| ferr(file, format!("model_config is not JSON: {e}")))?;
     let spec = config::parse_model(&config, file)?;
     let compile = match attr_string(&attrs, "training_config") {
         Some(t) => {
-            let v: serde_json::Value = serde_json::from_str(&t)
+            let v = config::parse_json(t.as_bytes())
                 .map_err(|e| ferr(file, format!("training_config is not JSON: {e}")))?;
             Some(config::parse_compile(&v, file)?)
         }
