@@ -209,6 +209,75 @@ fn loss_and_metrics_come_back_from_keras_files() {
     );
 }
 
+/// Keras 2 (tf.keras 2.21 through `tf_keras`, tools/gen_keras2_files.py) legacy `.h5`
+/// files with Dropout and Adam's state after 6 steps, from Keras 2's optimizer (its
+/// variables: `iteration`, then `m` and `v` per variable, interleaved; no learning-rate
+/// variable) and from its pre-2.11 "legacy" optimizer (`Adam/iter`, every `m`, then every
+/// `v`, named after the variables).
+#[test]
+fn keras2_h5_files_load_with_their_optimizer_state_and_train_on_as_keras_2() {
+    let all = json("keras2_predictions.json");
+    for (file, p) in all["files"].as_object().unwrap() {
+        let mut m = load_model(fixtures().join(file)).unwrap();
+        let classes: Vec<&str> = m.layers().iter().map(|l| l.class_name()).collect();
+        assert_eq!(classes, ["Dense", "Dropout", "Dense"], "{file}");
+        let opt = m.optimizer().unwrap();
+        assert_eq!((opt.class_name(), opt.iterations()), ("Adam", 6), "{file}");
+        let x = arr(&p["inputs"]);
+        let d = max_diff(&m.predict(&x, 32).unwrap(), &arr(&p["predictions"]));
+        assert!(
+            d <= 1e-5,
+            "{file}: predictions differ from Keras 2's by {d}"
+        );
+        let y: ArrayD<f32> = Array1::from_iter(
+            p["labels"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|v| v.as_f64().unwrap() as f32),
+        )
+        .into_dyn();
+        check_evaluation(&mut m, &x, &y, &p["evaluation"]);
+        // Keras 2 continued with Dropout's rate at 0; without the layer here (the same
+        // function), with the weights and the optimizer state from the file.
+        let mut m = strip_dropout(&m);
+        let y1: Array1<f32> = y.into_dimensionality().unwrap();
+        // (Without the file's optimizer state, the same two steps land elsewhere.)
+        let mut fresh = strip_dropout(&m);
+        fresh
+            .compile(
+                Adam::new(0.01),
+                "sparse_categorical_crossentropy",
+                ["accuracy"],
+            )
+            .unwrap();
+        fresh.fit(&x, &y1, quiet(5)).unwrap();
+        let d_fresh = max_diff(
+            &fresh.predict(&x, 32).unwrap(),
+            &arr(&p["predictions_after_continue"]),
+        );
+        m.fit(&x, &y1, quiet(5)).unwrap();
+        let d = max_diff(
+            &m.predict(&x, 32).unwrap(),
+            &arr(&p["predictions_after_continue"]),
+        );
+        assert!(
+            d <= 1e-5 && d_fresh > 1e-3,
+            "{file}: after 2 more Adam steps, predictions differ from Keras 2's by {d} \
+             ({d_fresh} from a fresh optimizer)"
+        );
+        eprintln!("{file}: continued training within {d} of Keras 2 (fresh optimizer: {d_fresh})");
+        for (w, k) in m
+            .get_weights()
+            .iter()
+            .zip(p["weights_after_continue"].as_array().unwrap())
+        {
+            let d = max_diff(w, &arr(k));
+            assert!(d <= 1e-5, "{file}: weights after training differ by {d}");
+        }
+    }
+}
+
 #[test]
 fn training_continues_from_keras_optimizer_state() {
     let mut m = load_model(fixtures().join("seed003.keras")).unwrap();

@@ -701,6 +701,13 @@ pub(crate) fn parse_compile(v: &Value, file: &str) -> Result<CompileSpec> {
     let loss = parse_loss(loss_v, &format!("loss in {file}"))?;
     let metrics = match keys.get("metrics") {
         None => Vec::new(),
+        // Keras 2's training_config: one list per output.
+        Some(Value::Array(ms)) if ms.len() == 1 && ms[0].is_array() => ms[0]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|m| parse_metric(m, &format!("metric {} in {file}", brief(m))))
+            .collect::<Result<_>>()?,
         Some(Value::Array(ms)) => ms
             .iter()
             .map(|m| parse_metric(m, &format!("metric {} in {file}", brief(m))))
@@ -721,9 +728,12 @@ fn parse_optimizer(v: &Value, ctx: &str) -> Result<Optimizer> {
     }
     let (class, config) = class_and_config(v, ctx)?;
     let ctx = format!("{class} {ctx}");
+    // Keras 2.11+ registers its optimizers as `Custom>Adam`...: the same classes.
+    let class = class.strip_prefix("Custom>").unwrap_or(class);
     let mut keys = Keys::new(config, ctx.clone())?;
     keys.ignore(&[
         "name",
+        "jit_compile",
         "learning_rate",
         "lr",
         "weight_decay",
@@ -801,6 +811,21 @@ fn parse_metric(v: &Value, ctx: &str) -> Result<MetricSpec> {
         }
         Value::Object(_) => {
             let (class, config) = class_and_config(v, ctx)?;
+            if class == "MeanMetricWrapper" {
+                // Keras 2: a metric function (`fn`) averaged over batches, named `name`.
+                let f = config.get("fn").and_then(|f| f.as_str()).ok_or_else(|| {
+                    cfg_err(
+                        ctx,
+                        "a MeanMetricWrapper needs the name of its function `fn`",
+                    )
+                })?;
+                let mut m =
+                    crate::metrics::get(f, 1, 2).map_err(|e| cfg_err(ctx, e.to_string()))?;
+                if let Some(n) = config.get("name").and_then(|n| n.as_str()) {
+                    m.set_name(n.to_string());
+                }
+                return Ok(MetricSpec::Object(m));
+            }
             let fname = crate::models::snake(class);
             let mut m = crate::metrics::from_config(&fname, config, 1, 2)
                 .map_err(|e| cfg_err(ctx, e.to_string()))?;
