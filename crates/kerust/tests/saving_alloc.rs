@@ -239,7 +239,8 @@ fn a_deflate_bomb_in_the_weights_member_is_refused_before_inflating() {
 #[test]
 fn configs_declaring_absurd_sizes_allocate_nothing_of_that_size() {
     let real = member(&fixture("seed003.keras"), "model.weights.h5");
-    let cases: Vec<(Box<dyn Fn(&mut Value)>, &str)> = vec![
+    type Edit = Box<dyn Fn(&mut Value)>;
+    let cases: Vec<(Edit, &str)> = vec![
         // More parameters than the weights member can hold (4 bytes each).
         (
             Box::new(|c| c["config"]["layers"][2]["config"]["units"] = 4096.into()),
