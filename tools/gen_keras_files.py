@@ -3,20 +3,22 @@
 
 Run (after `bash tools/setup_venv.sh`):
 
-    KERAS_BACKEND=jax tools/.venv/bin/python tools/gen_keras_files.py
+    KERAS_BACKEND=jax KERUST_DATA=../shared/datasets tools/.venv/bin/python tools/gen_keras_files.py
 
 Writes into crates/kerust/tests/fixtures/keras_files/:
 
 * seed003.keras / seed003.h5 -- the seed-003 Fashion-MNIST model
   (Flatten(28, 28) -> Dense(128, relu) -> Dense(10, softmax), compiled with
-  adam / sparse_categorical_crossentropy / accuracy) after one epoch on 512
-  deterministic random "images" (uint8 / 255), saved in Keras 3's native
-  format and in the legacy Keras 2 HDF5 format.
-* seed003_predictions.json -- 20 fixed inputs (as uint8; the model sees
-  `u8.astype(float32) / float32(255)`), Keras's predictions on them, and the
-  predictions after `fit` continues for one epoch on those 20 inputs
-  (batch_size 10, shuffle False: two more Adam steps from the saved optimizer
-  state) with the stored labels.
+  adam / sparse_categorical_crossentropy / accuracy) after one epoch on the
+  60,000 real Fashion-MNIST training images (/ 255), saved in Keras 3's native
+  format and in the legacy HDF5 format. The IDX files are read from
+  $KERUST_DATA/fashion-mnist (default: ../shared/datasets beside the repo).
+* seed003_predictions.json -- Keras's predictions on the first 20 real test
+  images (not stored: the tests read them with kerust's loader; their labels
+  and pixel sum are stored to check it is the same data), Keras's evaluate()
+  on them, and the predictions after `fit` continues for one epoch on those 20
+  images and their labels (batch_size 10, shuffle False: two more Adam steps
+  from the saved optimizer state).
 * activations.keras / activations_predictions.json -- a small model with
   Dropout, Activation layers and one Dense layer per activation, compiled with
   SGD(momentum=0.9) / categorical_crossentropy / accuracy, trained a few steps.
@@ -28,6 +30,7 @@ The output is the same on every run except metadata.json's `date_saved`
 (and so the .keras zips' bytes).
 """
 
+import gzip
 import json
 import os
 import zipfile
@@ -113,13 +116,46 @@ def keras_layout(path):
     return {"zip_members": members, "weights_h5": layout}
 
 
-def seed003():
-    keras.utils.set_random_seed(3)
-    rng = np.random.default_rng(3)
-    x_u8 = rng.integers(0, 256, size=(512, 28, 28), dtype=np.uint8)
-    y = rng.integers(0, 10, size=(512,)).astype(np.int64)
-    x = x_u8.astype(np.float32) / np.float32(255.0)
+def data_root():
+    """$KERUST_DATA, else ../shared/datasets beside the repository (as kerust's tests)."""
+    root = os.environ.get("KERUST_DATA") or os.path.join(REPO, "..", "shared", "datasets")
+    return os.path.abspath(root)
 
+
+def read_idx(path):
+    """An IDX file (gzip or raw) as a numpy uint8 array of the shape its header declares."""
+    with open(path, "rb") as f:
+        raw = f.read()
+    if raw[:2] == b"\x1f\x8b":
+        raw = gzip.decompress(raw)
+    magic = int.from_bytes(raw[:4], "big")
+    assert magic >> 8 == 8, f"{path}: not a uint8 IDX file (magic {magic})"
+    ndim = magic & 0xFF
+    dims = [int.from_bytes(raw[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim)]
+    data = np.frombuffer(raw, dtype=np.uint8, offset=4 + 4 * ndim)
+    assert data.size == int(np.prod(dims)), f"{path}: payload does not match {dims}"
+    return data.reshape(dims)
+
+
+def fashion_mnist():
+    d = os.path.join(data_root(), "fashion-mnist")
+    return (
+        (read_idx(os.path.join(d, "train-images-idx3-ubyte.gz")),
+         read_idx(os.path.join(d, "train-labels-idx1-ubyte.gz"))),
+        (read_idx(os.path.join(d, "t10k-images-idx3-ubyte.gz")),
+         read_idx(os.path.join(d, "t10k-labels-idx1-ubyte.gz"))),
+    )
+
+
+N_TEST = 20
+
+
+def seed003():
+    """Seed tutorial 003's model after one epoch on the real Fashion-MNIST training set."""
+    (x_train_u8, y_train), (x_test_u8, y_test) = fashion_mnist()
+    assert x_train_u8.shape == (60000, 28, 28) and x_test_u8.shape == (10000, 28, 28)
+    x_train = x_train_u8.astype(np.float32) / np.float32(255.0)
+    keras.utils.set_random_seed(3)
     model = keras.Sequential(
         [
             keras.Input(shape=(28, 28)),
@@ -133,43 +169,68 @@ def seed003():
         loss="sparse_categorical_crossentropy",
         metrics=["accuracy"],
     )
-    model.fit(x, y, epochs=1, batch_size=32, verbose=0)
+    model.fit(x_train, y_train.astype(np.int64), epochs=1, batch_size=32, verbose=0)
     model.save(os.path.join(OUT, "seed003.keras"))
     model.save(os.path.join(OUT, "seed003.h5"))
 
-    t_u8 = rng.integers(0, 256, size=(20, 28, 28), dtype=np.uint8)
-    t_y = rng.integers(0, 10, size=(20,)).astype(np.int64)
+    # The first 20 real test images, as the tests read them with kerust's loader.
+    t_u8 = x_test_u8[:N_TEST]
+    t_y = y_test[:N_TEST].astype(np.int64)
     t = t_u8.astype(np.float32) / np.float32(255.0)
     pred = model.predict(t, batch_size=32, verbose=0)
     iterations = int(model.optimizer.iterations.numpy())
+    evaluation = model.evaluate(t, t_y, batch_size=32, verbose=0, return_dict=True)
+    x_test = x_test_u8.astype(np.float32) / np.float32(255.0)
+    test_set = model.evaluate(
+        x_test, y_test.astype(np.int64), batch_size=32, verbose=0, return_dict=True
+    )
 
-    # Continue training from the saved file, as kerust will.
+    # The loss and metrics come back with the file (Keras's own loader, both formats).
+    for name in ["seed003.keras", "seed003.h5"]:
+        back = keras.saving.load_model(os.path.join(OUT, name))
+        np.testing.assert_array_equal(back.predict(t, verbose=0), pred)
+        again = back.evaluate(t, t_y, batch_size=32, verbose=0, return_dict=True)
+        assert again == evaluation, (name, again, evaluation)
+
+    # Continue training from the saved file, as kerust will: the 20 test images, one
+    # epoch, batches of 10, no shuffling (two more Adam steps from the saved state).
     cont = keras.saving.load_model(os.path.join(OUT, "seed003.keras"))
-    np.testing.assert_array_equal(cont.predict(t, verbose=0), pred)
     cont.fit(t, t_y, epochs=1, batch_size=10, shuffle=False, verbose=0)
     pred_cont = cont.predict(t, batch_size=32, verbose=0)
-
-    legacy = keras.saving.load_model(os.path.join(OUT, "seed003.h5"))
-    np.testing.assert_array_equal(legacy.predict(t, verbose=0), pred)
+    # (Keras 3 itself cannot continue from its legacy .h5 on JAX: its loader leaves the
+    # optimizer unbuilt and `fit` fails. The .h5 holds the same optimizer variables, in
+    # `optimizer_weights`; kerust continues from either file to these predictions.)
 
     dump(
         "seed003_predictions.json",
         {
             "_meta": meta(
                 note=(
-                    "inputs_u8: the 20 inputs as uint8; the model sees "
-                    "u8.astype(float32) / float32(255). predictions: "
-                    "model.predict on them. labels + predictions_after_continue: "
-                    "load seed003.keras, fit(inputs, labels, epochs=1, "
-                    "batch_size=10, shuffle=False), predict again. "
-                    "optimizer_iterations: steps taken before saving."
+                    "The seed-003 model trained one epoch (batch 32, Keras's shuffling, "
+                    "keras.utils.set_random_seed(3)) on the 60,000 Fashion-MNIST training "
+                    "images / 255. Inputs: the first 20 images of t10k-images-idx3-ubyte.gz "
+                    "as uint8 / float32(255), read from $KERUST_DATA/fashion-mnist (not "
+                    "stored here: test_images_u8_sum and labels identify them). "
+                    "predictions: model.predict on them. evaluation: model.evaluate on "
+                    "them and their labels (batch 32), from the model and from both files "
+                    "reloaded. predictions_after_continue: load seed003.keras, "
+                    "fit(inputs, labels, epochs=1, batch_size=10, shuffle=False), predict "
+                    "(in Keras from the .keras file). "
+                    "optimizer_iterations: steps taken before saving. test_set_evaluation: "
+                    "model.evaluate on the 10,000 test images (batch 32)."
                 )
             ),
-            "inputs_u8": u8arr(t_u8),
+            "test_images": {
+                "file": "fashion-mnist/t10k-images-idx3-ubyte.gz",
+                "first": N_TEST,
+            },
+            "test_images_u8_sum": int(t_u8.astype(np.int64).sum()),
             "labels": [int(v) for v in t_y],
             "predictions": arr(pred),
+            "evaluation": {k: float(np.float32(v)) for k, v in evaluation.items()},
             "predictions_after_continue": arr(pred_cont),
             "optimizer_iterations": iterations,
+            "test_set_evaluation": {k: float(np.float32(v)) for k, v in test_set.items()},
         },
     )
     layout = keras_layout(os.path.join(OUT, "seed003.keras"))
@@ -224,18 +285,27 @@ def activations_model():
     model.fit(x, y, epochs=1, batch_size=16, verbose=0)
     model.save(os.path.join(OUT, "activations.keras"))
     t = rng.normal(size=(20, 6)).astype(np.float32)
+    t_y = keras.utils.to_categorical(rng.integers(0, 4, size=(20,)), 4)
     pred = model.predict(t, verbose=0)
+    evaluation = model.evaluate(t, t_y, batch_size=32, verbose=0, return_dict=True)
     back = keras.saving.load_model(os.path.join(OUT, "activations.keras"))
     np.testing.assert_array_equal(back.predict(t, verbose=0), pred)
+    assert back.evaluate(t, t_y, batch_size=32, verbose=0, return_dict=True) == evaluation
     dump(
         "activations_predictions.json",
         {
             "_meta": meta(
-                note="inputs: float32 (20, 6); predictions: model.predict(inputs)",
+                note=(
+                    "inputs: float32 (20, 6); predictions: model.predict(inputs); "
+                    "labels: one-hot (20, 4); evaluation: model.evaluate(inputs, labels, "
+                    "batch_size=32)"
+                ),
                 activations=ACTIVATIONS,
             ),
             "inputs": arr(t),
             "predictions": arr(pred),
+            "labels": arr(t_y),
+            "evaluation": {k: float(np.float32(v)) for k, v in evaluation.items()},
         },
     )
 

@@ -75,8 +75,7 @@ impl TimeDistributed {
             .get("layer")
             .ok_or_else(|| keys.err("TimeDistributed needs `layer`"))?;
         let ictx = format!("{ctx}, `layer`");
-        let (class, config) = cfg::class_and_config(v, &ictx)?;
-        let spec = cfg::parse_layer(class, config, ictx)?;
+        let spec = cfg::parse_layer(v, ictx)?;
         let mut t = TimeDistributed::new(spec.layer);
         if !spec.trainable {
             return Err(keys.err("a frozen inner layer is not supported; freeze the wrapper"));

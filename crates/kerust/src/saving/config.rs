@@ -72,9 +72,49 @@ pub const LAYER_CLASSES: &[&str] = &[
     "SeparableConv2D",
 ];
 
-/// Most parameters a model read from an architecture-only JSON may declare (4 GiB of
-/// float32): anything larger is taken for a hostile file, not a model.
-pub(crate) const MAX_JSON_PARAMS: usize = 1 << 30;
+/// Most parameters a model read from an architecture-only JSON (`model_from_json`,
+/// `kerust train --model`) may declare: 2^28 (1 GiB of float32 weights, 3-4 GiB once an
+/// Adam-like optimizer has its slots). A `.keras` or `.h5` file bounds its model by the
+/// weights it holds; a JSON holds none, so a few bytes could otherwise ask for any size.
+/// The bound is above every Sequential model one trains on a CPU (VGG-16, 138M, fits) and
+/// low enough that a hostile JSON cannot exhaust a machine's memory.
+pub(crate) const MAX_JSON_PARAMS: usize = 1 << 28;
+
+/// The fewest bytes per JSON value a model config may average. Keras's and kerust's configs
+/// average 16-21 bytes a value (`"name": "dense_1"` and the like); JSON denser than 10 is
+/// not a config but a flood of tiny values, each of which would take 32 bytes or more once
+/// parsed. Refusing it before parsing keeps parsing within about 8 times the text's size.
+pub(crate) const MIN_JSON_BYTES_PER_VALUE: usize = 10;
+
+/// Parses a model config's JSON text, refusing first (without allocating) text packing more
+/// values than a config could: see [`MIN_JSON_BYTES_PER_VALUE`]. The error is a reason.
+pub(crate) fn parse_json(text: &[u8]) -> std::result::Result<Value, String> {
+    let (mut values, mut in_string, mut escaped) = (1usize, false, false);
+    for &b in text {
+        if in_string {
+            match (escaped, b) {
+                (true, _) => escaped = false,
+                (false, b'\\') => escaped = true,
+                (false, b'"') => in_string = false,
+                _ => {}
+            }
+        } else {
+            match b {
+                b'"' => in_string = true,
+                b',' | b'[' | b'{' => values += 1,
+                _ => {}
+            }
+        }
+    }
+    if values > 256 && values.saturating_mul(MIN_JSON_BYTES_PER_VALUE) > text.len() {
+        return Err(format!(
+            "{values} JSON values in {} bytes: denser than a model config (at least \
+             {MIN_JSON_BYTES_PER_VALUE} bytes a value); refusing to parse it",
+            text.len()
+        ));
+    }
+    serde_json::from_slice(text).map_err(|e| e.to_string())
+}
 
 /// A Keras model config, parsed and checked, before anything is allocated.
 #[derive(Debug)]
@@ -435,7 +475,7 @@ pub(crate) fn parse_model(v: &Value, file: &str) -> Result<ModelSpec> {
             declared_input = Some(parse_input_layer(config, lctx)?);
             continue;
         }
-        let spec = parse_layer(class, config, lctx)?;
+        let spec = parse_layer(l, lctx)?;
         layers.push(spec);
     }
     let input_shape = declared_input
@@ -521,27 +561,39 @@ fn layer_from_keys(class: &str, keys: &mut Keys<'_>, ctx: &str) -> Result<Box<dy
         "DepthwiseConv2D" => Box::new(crate::layers::DepthwiseConv2D::from_keys(keys, ctx)?),
         "SeparableConv1D" => Box::new(crate::layers::SeparableConv1D::from_keys(keys, ctx)?),
         "SeparableConv2D" => Box::new(crate::layers::SeparableConv2D::from_keys(keys, ctx)?),
-        _ => {
-            return Err(Error::Config {
-                what: ctx.to_string(),
-                reason: format!(
-                    "unknown layer class '{class}'; kerust knows {}",
-                    LAYER_CLASSES.join(", ")
-                ),
-            })
-        }
+        // Every name of LAYER_CLASSES but InputLayer has its arm above (a unit test checks).
+        _ => return Err(unknown_class(class, None, ctx)),
     })
 }
 
-pub(crate) fn parse_layer(class: &str, config: &Value, ctx: String) -> Result<LayerSpec> {
+/// The error for a layer class kerust does not implement; `registered` is the object's
+/// `registered_name` when it names a custom class (`package>Class`).
+fn unknown_class(class: &str, registered: Option<&str>, ctx: &str) -> Error {
+    let custom = match registered {
+        Some(r) if r != class => format!(" (the custom class registered as '{r}')"),
+        _ => String::new(),
+    };
+    Error::Config {
+        what: ctx.to_string(),
+        reason: format!(
+            "unknown layer class '{class}'{custom}; kerust knows {}",
+            LAYER_CLASSES
+                .iter()
+                .filter(|c| **c != "InputLayer")
+                .copied()
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    }
+}
+
+/// A layer from its serialized object (`{"class_name": ..., "config": ..., "registered_name":
+/// ...}`), not yet built; `ctx` names the layer and the file in errors.
+pub(crate) fn parse_layer(obj: &Value, ctx: String) -> Result<LayerSpec> {
+    let (class, config) = class_and_config(obj, &ctx)?;
     if !LAYER_CLASSES.contains(&class) || class == "InputLayer" {
-        return Err(Error::Config {
-            what: ctx,
-            reason: format!(
-                "unknown layer class '{class}'; kerust knows {}",
-                LAYER_CLASSES.join(", ")
-            ),
-        });
+        let registered = obj.get("registered_name").and_then(|r| r.as_str());
+        return Err(unknown_class(class, registered, &ctx));
     }
     let mut keys = Keys::new(config, ctx.clone())?;
     let name = keys.str("name")?.unwrap_or("").to_string();
@@ -649,6 +701,13 @@ pub(crate) fn parse_compile(v: &Value, file: &str) -> Result<CompileSpec> {
     let loss = parse_loss(loss_v, &format!("loss in {file}"))?;
     let metrics = match keys.get("metrics") {
         None => Vec::new(),
+        // Keras 2's training_config: one list per output.
+        Some(Value::Array(ms)) if ms.len() == 1 && ms[0].is_array() => ms[0]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|m| parse_metric(m, &format!("metric {} in {file}", brief(m))))
+            .collect::<Result<_>>()?,
         Some(Value::Array(ms)) => ms
             .iter()
             .map(|m| parse_metric(m, &format!("metric {} in {file}", brief(m))))
@@ -669,9 +728,12 @@ fn parse_optimizer(v: &Value, ctx: &str) -> Result<Optimizer> {
     }
     let (class, config) = class_and_config(v, ctx)?;
     let ctx = format!("{class} {ctx}");
+    // Keras 2.11+ registers its optimizers as `Custom>Adam`...: the same classes.
+    let class = class.strip_prefix("Custom>").unwrap_or(class);
     let mut keys = Keys::new(config, ctx.clone())?;
     keys.ignore(&[
         "name",
+        "jit_compile",
         "learning_rate",
         "lr",
         "weight_decay",
@@ -749,6 +811,21 @@ fn parse_metric(v: &Value, ctx: &str) -> Result<MetricSpec> {
         }
         Value::Object(_) => {
             let (class, config) = class_and_config(v, ctx)?;
+            if class == "MeanMetricWrapper" {
+                // Keras 2: a metric function (`fn`) averaged over batches, named `name`.
+                let f = config.get("fn").and_then(|f| f.as_str()).ok_or_else(|| {
+                    cfg_err(
+                        ctx,
+                        "a MeanMetricWrapper needs the name of its function `fn`",
+                    )
+                })?;
+                let mut m =
+                    crate::metrics::get(f, 1, 2).map_err(|e| cfg_err(ctx, e.to_string()))?;
+                if let Some(n) = config.get("name").and_then(|n| n.as_str()) {
+                    m.set_name(n.to_string());
+                }
+                return Ok(MetricSpec::Object(m));
+            }
             let fname = crate::models::snake(class);
             let mut m = crate::metrics::from_config(&fname, config, 1, 2)
                 .map_err(|e| cfg_err(ctx, e.to_string()))?;
@@ -946,4 +1023,42 @@ fn loss_config(loss: &crate::losses::Loss) -> Value {
         }
     };
     wrap("keras.losses", class, config)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_density_counts_values_outside_strings_only() {
+        // Commas and brackets inside strings (escaped quotes included) are not values.
+        let inside = format!(r#"{{"a": "{}\",[{{"}}"#, ",[{".repeat(2000));
+        assert!(parse_json(inside.as_bytes()).is_ok());
+        let flood = format!("[{}0]", "0,".repeat(2000));
+        let e = parse_json(flood.as_bytes()).unwrap_err();
+        assert!(e.contains("2002 JSON values in 4003 bytes"), "{e}");
+        // Under 256 values, any density (small literal configs).
+        assert!(parse_json(b"[0,0,0,0,0,0]").is_ok());
+    }
+
+    #[test]
+    fn every_listed_layer_class_has_a_reader() {
+        // An empty config may lack a required option, but never meets the unknown-class arm.
+        for class in LAYER_CLASSES.iter().filter(|c| **c != "InputLayer") {
+            let config = json!({});
+            let mut keys = Keys::new(&config, format!("{class} layer")).unwrap();
+            if let Err(e) = layer_from_keys(class, &mut keys, "test") {
+                assert!(
+                    !e.to_string().contains("unknown layer class"),
+                    "{class}: {e}"
+                );
+            }
+        }
+        let config = json!({});
+        let mut keys = Keys::new(&config, "x".into()).unwrap();
+        let e = layer_from_keys("MultiHeadAttention", &mut keys, "ctx").unwrap_err();
+        assert!(e
+            .to_string()
+            .contains("unknown layer class 'MultiHeadAttention'"));
+    }
 }

@@ -467,12 +467,12 @@ pub(crate) fn load_legacy(bytes: Vec<u8>, file: &str) -> Result<Sequential> {
             "no `model_config` attribute: not a full-model file (for weights only, use load_weights)",
         )
     })?;
-    let config: serde_json::Value = serde_json::from_str(&config_json)
+    let config = config::parse_json(config_json.as_bytes())
         .map_err(|e| ferr(file, format!("model_config is not JSON: {e}")))?;
     let spec = config::parse_model(&config, file)?;
     let compile = match attr_string(&attrs, "training_config") {
         Some(t) => {
-            let v: serde_json::Value = serde_json::from_str(&t)
+            let v = config::parse_json(t.as_bytes())
                 .map_err(|e| ferr(file, format!("training_config is not JSON: {e}")))?;
             Some(config::parse_compile(&v, file)?)
         }
@@ -505,6 +505,16 @@ pub(crate) fn load_legacy(bytes: Vec<u8>, file: &str) -> Result<Sequential> {
         ));
     }
     let mut values = Vec::with_capacity(targets.len());
+    // The file's name of each trainable parameter, in the optimizer's order (Keras 2 names
+    // its optimizer's variables after them).
+    let mut trainable_names = Vec::new();
+    for (&li, (_, wnames)) in targets.iter().zip(&with_weights) {
+        for (w, p) in wnames.iter().zip(model.layers[li].params()) {
+            if p.trainable {
+                trainable_names.push(w.strip_suffix(":0").unwrap_or(w).to_string());
+            }
+        }
+    }
     for (&li, (lname, wnames)) in targets.iter().zip(&with_weights) {
         let l = &model.layers[li];
         if wnames.len() != l.params().len() {
@@ -535,22 +545,137 @@ pub(crate) fn load_legacy(bytes: Vec<u8>, file: &str) -> Result<Sequential> {
     if model.compiled.is_some() && f.group("optimizer_weights").is_ok() {
         let names = attr_strings(&f, "optimizer_weights", "weight_names", file)?;
         if !names.is_empty() {
-            if !names[0].ends_with("iteration") {
-                return Err(ferr(
-                    file,
-                    format!(
-                        "optimizer state written by Keras 2 (first variable '{}') is not supported yet; Keras 3's legacy .h5 is",
-                        names[0]
-                    ),
-                ));
-            }
             let shapes = trainable_shapes(&model);
             if let Some(o) = model.optimizer_mut() {
-                load_optimizer_state(o, &shapes, names.len(), file, |i, shape| {
-                    read_var(&f, &format!("optimizer_weights/{}", names[i]), shape, file)
-                })?;
+                if names[0].ends_with("iteration") {
+                    // Keras 3: variables in its own order.
+                    load_optimizer_state(o, &shapes, names.len(), file, |i, shape| {
+                        read_var(&f, &format!("optimizer_weights/{}", names[i]), shape, file)
+                    })?;
+                } else {
+                    let read = |name: &str, shape: Option<&[usize]>| {
+                        read_var(&f, &format!("optimizer_weights/{name}"), shape, file)
+                    };
+                    load_keras2_optimizer_state(o, &shapes, &trainable_names, &names, file, read)?;
+                }
             }
         }
     }
     Ok(model)
+}
+
+/// kerust's slot index of Keras 2's slot variable `slot` (its name in Keras 2's optimizers
+/// since 2.11 or in their "legacy" predecessors) for this optimizer, or None.
+fn keras2_slot(kind: &Kind, slot: &str) -> Option<usize> {
+    match (kind, slot) {
+        (Kind::Sgd { momentum, .. }, "m" | "momentum") if *momentum > 0.0 => Some(0),
+        (Kind::Adam { .. }, "m") => Some(0),
+        (Kind::Adam { .. }, "v") => Some(1),
+        (Kind::Adam { amsgrad: true, .. }, "vhat") => Some(2),
+        (Kind::RmsProp { .. }, "velocity" | "rms") => Some(0),
+        (Kind::RmsProp { momentum, .. }, "momentum") if *momentum > 0.0 => Some(1),
+        (
+            Kind::RmsProp {
+                momentum,
+                centered: true,
+                ..
+            },
+            "average_gradient" | "mg",
+        ) => Some(1 + (*momentum > 0.0) as usize),
+        (Kind::Adagrad { .. }, "accumulator") => Some(0),
+        (Kind::Adadelta { .. }, "accumulated_grad" | "accum_grad") => Some(0),
+        (Kind::Adadelta { .. }, "accumulated_delta_var" | "accum_var") => Some(1),
+        (Kind::Adamax { .. }, "m") => Some(0),
+        (Kind::Adamax { .. }, "u" | "v") => Some(1),
+        _ => None,
+    }
+}
+
+/// Sets the optimizer's state from a Keras 2 file's `optimizer_weights`, matched by name:
+/// the step count (`iteration`, or `<Optimizer>/iter` for the legacy optimizers) and each
+/// slot variable, named `<Optimizer>/<slot>/<variable>` (Keras 2.11+) or
+/// `<Optimizer>/<variable>/<slot>` (legacy), where `<variable>` is the parameter's name in
+/// `model_weights` (`trainable` lists them in the optimizer's order). Keras 2 keeps the
+/// learning rate in the config only. Every slot of every parameter must be there exactly
+/// once, or none (an optimizer saved before its first step); anything else is an error.
+fn load_keras2_optimizer_state(
+    opt: &mut Optimizer,
+    shapes: &[Vec<usize>],
+    trainable: &[String],
+    names: &[String],
+    file: &str,
+    read: impl Fn(&str, Option<&[usize]>) -> Result<Var>,
+) -> Result<()> {
+    let bare = |n: &str| n.strip_suffix(":0").unwrap_or(n).to_string();
+    let (first, rest) = names.split_first().expect("not empty");
+    let head = bare(first);
+    if head != "iteration" && !head.ends_with("/iter") {
+        return Err(ferr(
+            file,
+            format!("Keras 2 optimizer state: the first variable '{first}' is not the step count"),
+        ));
+    }
+    if matches!(opt.kind, Kind::Nadam { .. }) {
+        return Err(ferr(
+            file,
+            "Keras 2's Nadam state (its momentum cache) is not supported; Keras 3's is",
+        ));
+    }
+    let k = opt.slots_per_variable();
+    let mut slots: Vec<Option<Vec<f32>>> = vec![None; shapes.len() * k];
+    for name in rest {
+        let n = bare(name);
+        // `Adam/m/dense/kernel` (2.11+) or `Adam/dense/kernel/m` (legacy).
+        let after_opt = n.split_once('/').map_or("", |(_, r)| r);
+        let newer = after_opt
+            .split_once('/')
+            .and_then(|(slot, var)| Some((slot, trainable.iter().position(|t| t == var)?)));
+        let legacy = after_opt
+            .rsplit_once('/')
+            .and_then(|(var, slot)| Some((slot, trainable.iter().position(|t| t == var)?)));
+        let Some((slot, i)) = newer.or(legacy) else {
+            return Err(ferr(
+                file,
+                format!(
+                    "Keras 2 optimizer variable '{name}' names no trainable variable of the model"
+                ),
+            ));
+        };
+        let Some(j) = keras2_slot(&opt.kind, slot) else {
+            return Err(ferr(
+                file,
+                format!(
+                    "Keras 2 optimizer variable '{name}': slot '{slot}' is not one of kerust's {} slots with this config",
+                    opt.class_name()
+                ),
+            ));
+        };
+        if slots[i * k + j].is_some() {
+            return Err(ferr(
+                file,
+                format!("Keras 2 optimizer variable '{name}' appears twice"),
+            ));
+        }
+        match read(name, Some(&shapes[i]))?.data {
+            VarData::F32(d) => slots[i * k + j] = Some(d),
+            VarData::Int(_) => unreachable!("float expected"),
+        }
+    }
+    let filled = slots.iter().filter(|s| s.is_some()).count();
+    if filled != 0 && filled != slots.len() {
+        return Err(ferr(
+            file,
+            format!(
+                "Keras 2 optimizer state holds {filled} of the {} slot variables kerust's {} needs for this model",
+                slots.len(),
+                opt.class_name()
+            ),
+        ));
+    }
+    let VarData::Int(iterations) = read(first, None)?.data else {
+        unreachable!("read_var returns an integer for no shape")
+    };
+    opt.set_iterations(iterations as u64);
+    opt.set_slots(slots.into_iter().flatten().collect());
+    Ok(())
 }

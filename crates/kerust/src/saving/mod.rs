@@ -92,7 +92,7 @@ pub fn load_model_from_bytes(bytes: &[u8], source: &str) -> Result<Sequential> {
 fn load_keras(bytes: &[u8], source: &str) -> Result<Sequential> {
     let mut ar = archive::Archive::open(bytes, source)?;
     let config = ar.read_json("config.json")?;
-    if !ar.has("model.weights.h5") {
+    if !ar.has(WEIGHTS_MEMBER) {
         return Err(Error::Format {
             format: ".keras",
             path: source.to_string(),
@@ -103,24 +103,73 @@ fn load_keras(bytes: &[u8], source: &str) -> Result<Sequential> {
             },
         });
     }
-    let weights = ar.read("model.weights.h5", u64::MAX)?;
     let spec = config::parse_model(&config, source)?;
     let compile = match config.get("compile_config") {
         Some(c) if !c.is_null() => Some(config::parse_compile(c, source)?),
         _ => None,
     };
-    // Every parameter comes from the weights file: a config declaring more than it holds
-    // is refused before anything is allocated.
-    let mut model = spec.build(weights.len() / 4, source)?;
+    // The weights member's size is bounded both ways by the parameters the config declares,
+    // before any layer is built or any weight read: it holds every parameter (4 bytes
+    // each), and no more than the parameters, the optimizer's slots and HDF5's overhead.
+    let params = spec.param_count().map_err(|e| match e {
+        Error::InvalidArgument { name, reason } => config::cfg_err(
+            format!("model config in {source}"),
+            format!("`{name}`: {reason}"),
+        ),
+        e => e,
+    })?;
+    let slots = compile
+        .as_ref()
+        .map_or(0, |c| c.optimizer.slots_per_variable());
+    let most = max_weights_bytes(params, spec.layers.len(), slots);
+    let declared = ar.check(WEIGHTS_MEMBER, most).map_err(|e| match e {
+        Error::Format {
+            format,
+            path,
+            reason,
+        } if reason.contains("allowed") => Error::Format {
+            format,
+            path,
+            reason: format!(
+                "{reason}: the config's {params} parameters ({} layers, {slots} optimizer \
+                 slots each) need at most that",
+                spec.layers.len()
+            ),
+        },
+        e => e,
+    })?;
+    let mut model = spec.build(usize::try_from(declared / 4).unwrap_or(usize::MAX), source)?;
     if let Some(c) = compile {
         model.compile(c.optimizer, c.loss, c.metrics)?;
     }
+    let weights = ar.read(WEIGHTS_MEMBER, most)?;
     h5::load_weights_h5(&mut model, weights, source)?;
     if ar.has(STATE_MEMBER) {
         let state = ar.read_json(STATE_MEMBER)?;
         model.rng = parse_rng_state(&state, source)?;
     }
     Ok(model)
+}
+
+/// The weights member of a `.keras` archive.
+const WEIGHTS_MEMBER: &str = "model.weights.h5";
+
+/// HDF5's overhead in a Keras weights file beside the float32 data: a fixed part, and a part
+/// per layer (its groups, heaps and object headers, and its variables' and their
+/// optimizer slots' dataset headers). Keras's files and kerust's use about 1 KiB per
+/// object, under 6 KiB per layer (activations.keras: 3.6 KiB); the bounds below leave
+/// several times that.
+const H5_FIXED_OVERHEAD: u64 = 64 << 10;
+const H5_LAYER_OVERHEAD: u64 = 32 << 10;
+
+/// The most bytes a weights file of a model of `params` float32 parameters in `layers`
+/// layers, with `slots` optimizer arrays per parameter, can honestly take.
+fn max_weights_bytes(params: usize, layers: usize, slots: usize) -> u64 {
+    (params as u64)
+        .saturating_mul(4)
+        .saturating_mul(1 + slots as u64)
+        .saturating_add(H5_FIXED_OVERHEAD)
+        .saturating_add((layers as u64 + 1).saturating_mul(H5_LAYER_OVERHEAD))
 }
 
 /// kerust's own member of a `.keras` archive: the model's random generator, so that `fit`
@@ -168,10 +217,10 @@ pub(crate) fn load_weights_bytes(
 /// A model from Keras's JSON (`model.to_json()`), with fresh weights, compiled when the
 /// JSON has a compile config: `keras.models.model_from_json`.
 pub fn model_from_json(json: &str) -> Result<Sequential> {
-    let v: serde_json::Value = serde_json::from_str(json).map_err(|e| Error::Format {
+    let v = config::parse_json(json.as_bytes()).map_err(|reason| Error::Format {
         format: "JSON",
         path: "model JSON".into(),
-        reason: e.to_string(),
+        reason,
     })?;
     let spec = config::parse_model(&v, "model JSON")?;
     let compile = match v.get("compile_config") {
