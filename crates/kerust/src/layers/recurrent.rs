@@ -121,6 +121,10 @@ struct Buffers {
     dh: Vec<f32>,
     dc: Vec<f32>,
     dh_prev: Vec<f32>,
+    /// The recurrent kernel transposed, `(g * units, units)` row-major, refreshed at each
+    /// backward pass: the per-step product `dz · Uᵀ` then reads a row-major operand, which
+    /// the matrix product uses as it is instead of repacking `U` at every timestep.
+    ut: Vec<f32>,
 }
 
 impl Rnn {
@@ -524,7 +528,14 @@ impl Rnn {
         if !self.return_sequences {
             self.bufs.dh.copy_from_slice(gy.data());
         }
-        let u = self.params[1].value.data();
+        transpose(
+            &mut self.bufs.ut,
+            self.params[1].value.data(),
+            h,
+            gh,
+        );
+        // Taken out of the buffers for the loop, which borrows them mutably; put back after.
+        let ut = std::mem::take(&mut self.bufs.ut);
         for s in (0..nt).rev() {
             let t = if self.go_backwards { nt - 1 - s } else { s };
             let bf = &mut self.bufs;
@@ -614,10 +625,10 @@ impl Rnn {
             }
             // dL/dh_{s-1}: through the recurrent kernel, the dropout mask, and the direct
             // paths (GRU's update gate, masked timesteps).
-            kernels::matmul_a_bt(
+            kernels::matmul(
                 &mut bf.dh_prev,
                 &bf.dzr[s * nb * gh..(s + 1) * nb * gh],
-                u,
+                &ut,
                 nb,
                 gh,
                 h,
@@ -643,6 +654,7 @@ impl Rnn {
             }
             std::mem::swap(&mut bf.dh, &mut bf.dh_prev);
         }
+        self.bufs.ut = ut;
         // Parameter gradients: one product each over every timestep.
         let bf = &self.bufs;
         let xsrc: &[f32] = if bf.input_dropped { &bf.xd } else { x.data() };
@@ -831,6 +843,22 @@ impl Rnn {
         }
         m.insert("seed".into(), self.seed.into());
         Value::Object(m)
+    }
+}
+
+/// `dst = srcᵀ` for a row-major `src` of `rows x cols`, by square tiles so that both sides
+/// are read and written a cache line at a time.
+fn transpose(dst: &mut Vec<f32>, src: &[f32], rows: usize, cols: usize) {
+    const TILE: usize = 16;
+    dst.resize(rows * cols, 0.0);
+    for i0 in (0..rows).step_by(TILE) {
+        for j0 in (0..cols).step_by(TILE) {
+            for i in i0..(i0 + TILE).min(rows) {
+                for j in j0..(j0 + TILE).min(cols) {
+                    dst[j * rows + i] = src[i * cols + j];
+                }
+            }
+        }
     }
 }
 
