@@ -3,6 +3,7 @@
 //! touching the layers. Today there is one backend, [`cpu`].
 
 pub mod cpu;
+pub mod vmath;
 
 pub use cpu::{
     adam_step, add_bias_rows, col_sums, matmul, matmul_a_bt, matmul_at_b, num_threads,

@@ -528,12 +528,7 @@ impl Rnn {
         if !self.return_sequences {
             self.bufs.dh.copy_from_slice(gy.data());
         }
-        transpose(
-            &mut self.bufs.ut,
-            self.params[1].value.data(),
-            h,
-            gh,
-        );
+        transpose(&mut self.bufs.ut, self.params[1].value.data(), h, gh);
         // Taken out of the buffers for the loop, which borrows them mutably; put back after.
         let ut = std::mem::take(&mut self.bufs.ut);
         for s in (0..nt).rev() {
