@@ -32,14 +32,18 @@
 macro_rules! multiversion {
     ($(#[$doc:meta])* $vis:vis fn $name:ident($($arg:ident: $ty:ty),* $(,)?) $body:block) => {
         $(#[$doc])*
+        #[allow(clippy::too_many_arguments)]
         $vis fn $name($($arg: $ty),*) {
             #[inline(always)]
+            #[allow(clippy::too_many_arguments)]
             fn body($($arg: $ty),*) $body
             #[cfg(target_arch = "x86_64")]
             {
                 #[target_feature(enable = "avx512f,fma")]
+                #[allow(clippy::too_many_arguments)]
                 unsafe fn v4($($arg: $ty),*) { body($($arg),*) }
                 #[target_feature(enable = "avx2,fma")]
+                #[allow(clippy::too_many_arguments)]
                 unsafe fn v3($($arg: $ty),*) { body($($arg),*) }
                 if std::arch::is_x86_feature_detected!("avx512f")
                     && std::arch::is_x86_feature_detected!("fma")
@@ -58,6 +62,10 @@ macro_rules! multiversion {
         }
     };
 }
+
+/// Other kernels that inline [`sigmoid1`] or [`tanh1`] into their own loops (the fused
+/// recurrent cells) use the same dispatch.
+pub(crate) use multiversion;
 
 /// `1.5 * 2^23`: adding it rounds a float of magnitude below `2^22` to an integer (ties to
 /// even), which then sits in the low bits of the sum.
@@ -130,7 +138,7 @@ fn exp1(x: f32) -> f32 {
 /// denominator is rounded once); `(1/s) / (1/s + 1 + q)` = `1 / (1 + E)` for
 /// `-80 <= x < 0`; `e` itself below -80, where `1 + e` rounds to 1.
 #[inline(always)]
-fn sigmoid1(x: f32) -> f32 {
+pub(crate) fn sigmoid1(x: f32) -> f32 {
     let tiny = x < -80.0;
     let neg = x < 0.0 && !tiny;
     let (r, p, s1, s2) = exp_reduce(if tiny { x } else { -x });
@@ -161,7 +169,7 @@ fn sigmoid1(x: f32) -> f32 {
 /// `e = exp(-2|x|)` up to 2 and `1 - 2e / (1 + e)` above, where `1 + e` is no longer exact
 /// but the quotient is small. Keeps the sign of zero and passes NaN through.
 #[inline(always)]
-fn tanh1(x: f32) -> f32 {
+pub(crate) fn tanh1(x: f32) -> f32 {
     let a = x.abs();
     let u = a * a;
     let q = TANH_Q[4]
