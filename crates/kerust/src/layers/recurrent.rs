@@ -104,8 +104,13 @@ struct Buffers {
     ac: Vec<f32>,
     /// `h_{t-1}` after recurrent dropout, per step (training with `recurrent_dropout > 0`).
     hd: Vec<f32>,
-    /// Post-activation gate values per step.
+    /// Post-activation gate values per step. The fused LSTM cell keeps them in `xp` instead,
+    /// over the pre-activations it no longer needs (`gates_in_xp`).
     post: Vec<f32>,
+    gates_in_xp: bool,
+    /// Set when a backward pass has turned the gates in `xp` into gradients: another
+    /// backward pass without a forward one first recomputes them.
+    gates_consumed: bool,
     /// GRU: the recurrent part of the candidate before the reset gate, per step.
     rh: Vec<f32>,
     /// GRU: one step's recurrent product.
@@ -119,7 +124,9 @@ struct Buffers {
     /// The input's timestep mask `(batch, steps)`, 1 = keep, when one arrived.
     mask: Vec<f32>,
     has_mask: bool,
-    /// Gradients of the gates' pre-activations on the recurrent side, per step.
+    /// Gradients of the gates' pre-activations on the recurrent side, per step. With
+    /// `gates_in_xp`, backward swaps `xp` in here and turns the gates into their gradients in
+    /// place, so that one buffer serves the whole step (less memory traffic), then swaps back.
     dzr: Vec<f32>,
     /// GRU: the same on the input side (they differ in the candidate, behind the reset
     /// gate); for LSTM and SimpleRNN the two sides are equal and `dzr` serves both.
@@ -303,10 +310,11 @@ impl Rnn {
         let cell = self.cell;
         let (act, ract) = (self.activation, self.recurrent_activation);
         let fused = act == Act::Tanh && ract == Act::Sigmoid;
-        let row = [1, h];
+        let in_place = fused && cell == Cell::Lstm;
         {
             let bf = &mut self.bufs;
             bf.batch = nb;
+            bf.gates_in_xp = in_place;
             if bf.has_mask && bf.mask.len() != nb * nt {
                 bf.has_mask = false;
             }
@@ -325,7 +333,9 @@ impl Rnn {
                 bf.rh.resize(nt * bh, 0.0);
                 bf.rec.resize(nb * gh, 0.0);
             }
-            bf.post.resize(nt * nb * gh, 0.0);
+            if !in_place {
+                bf.post.resize(nt * nb * gh, 0.0);
+            }
             if bf.input_dropped {
                 let keep = 1.0 - self.dropout;
                 bf.dp_mask.resize(nb * d, 0.0);
@@ -366,6 +376,43 @@ impl Rnn {
                 }
             }
         }
+        self.run_steps();
+        // Outputs.
+        let bf = &self.bufs;
+        if self.return_sequences {
+            y.resize_batch(nb, &[nt, h]);
+            let yd = y.data_mut();
+            for s in 0..nt {
+                let t = if self.go_backwards { nt - 1 - s } else { s };
+                for b in 0..nb {
+                    let dst = &mut yd[(b * nt + s) * h..(b * nt + s + 1) * h];
+                    if self.zero_output_for_mask && bf.has_mask && bf.mask[b * nt + t] == 0.0 {
+                        dst.fill(0.0);
+                    } else {
+                        dst.copy_from_slice(
+                            &bf.h[(s + 1) * bh + b * h..(s + 1) * bh + (b + 1) * h],
+                        );
+                    }
+                }
+            }
+        } else {
+            y.resize_batch(nb, &[h]);
+            y.data_mut().copy_from_slice(&bf.h[nt * bh..(nt + 1) * bh]);
+        }
+    }
+
+    /// The recurrence itself, from the laid-out input `xs` and the masks that `forward`
+    /// drew: gates, states and, when the layer keeps them, everything backward reads.
+    fn run_steps(&mut self) {
+        let (nt, d, h) = (self.steps, self.in_dim, self.units);
+        let g = self.cell.gates();
+        let gh = g * h;
+        let nb = self.bufs.batch;
+        let bh = nb * h;
+        let cell = self.cell;
+        let (act, ract) = (self.activation, self.recurrent_activation);
+        let in_place = self.bufs.gates_in_xp;
+        let row = [1, h];
         // The input projection of every timestep at once; each step then adds its recurrent
         // product in place, turning `xp` into the gates' pre-activations.
         kernels::matmul(
@@ -423,10 +470,21 @@ impl Rnn {
                     }
                     continue;
                 }
-                let off = (s * nb + b) * gh;
                 let pre = &mut pre_s[b * gh..(b + 1) * gh];
-                let post = &mut bf.post[off..off + gh];
                 let hnb = &mut hn[b * h..(b + 1) * h];
+                if in_place {
+                    let (cs, cn) = bf.c.split_at_mut((s + 1) * bh);
+                    lstm_forward_row(
+                        pre,
+                        &cs[s * bh + b * h..s * bh + (b + 1) * h],
+                        &mut cn[b * h..(b + 1) * h],
+                        &mut bf.ac[s * bh + b * h..s * bh + (b + 1) * h],
+                        hnb,
+                    );
+                    continue;
+                }
+                let off = (s * nb + b) * gh;
+                let post = &mut bf.post[off..off + gh];
                 match cell {
                     Cell::Simple => {
                         act.forward(pre, post, &row);
@@ -437,10 +495,6 @@ impl Rnn {
                         let cp = &cs[s * bh + b * h..s * bh + (b + 1) * h];
                         let cnb = &mut cn[b * h..(b + 1) * h];
                         let acb = &mut bf.ac[s * bh + b * h..s * bh + (b + 1) * h];
-                        if fused {
-                            lstm_forward_row(pre, post, cp, cnb, acb, hnb);
-                            continue;
-                        }
                         for (k, (p, q)) in post
                             .chunks_exact_mut(h)
                             .zip(pre.chunks_exact(h))
@@ -481,28 +535,7 @@ impl Rnn {
                 }
             }
         }
-        // Outputs.
-        let bf = &self.bufs;
-        if self.return_sequences {
-            y.resize_batch(nb, &[nt, h]);
-            let yd = y.data_mut();
-            for s in 0..nt {
-                let t = if self.go_backwards { nt - 1 - s } else { s };
-                for b in 0..nb {
-                    let dst = &mut yd[(b * nt + s) * h..(b * nt + s + 1) * h];
-                    if self.zero_output_for_mask && bf.has_mask && bf.mask[b * nt + t] == 0.0 {
-                        dst.fill(0.0);
-                    } else {
-                        dst.copy_from_slice(
-                            &bf.h[(s + 1) * bh + b * h..(s + 1) * bh + (b + 1) * h],
-                        );
-                    }
-                }
-            }
-        } else {
-            y.resize_batch(nb, &[h]);
-            y.data_mut().copy_from_slice(&bf.h[nt * bh..(nt + 1) * bh]);
-        }
+        self.bufs.gates_consumed = false;
     }
 
     fn backward(&mut self, x: &Tensor, gy: &Tensor, gx: Option<&mut Tensor>) {
@@ -513,11 +546,18 @@ impl Rnn {
         let bh = nb * h;
         let cell = self.cell;
         let (act, ract) = (self.activation, self.recurrent_activation);
-        let fused = act == Act::Tanh && ract == Act::Sigmoid;
         let row = [1, h];
+        let in_place = self.bufs.gates_in_xp;
+        if in_place && self.bufs.gates_consumed {
+            self.run_steps();
+        }
         {
             let bf = &mut self.bufs;
-            bf.dzr.resize(nt * nb * gh, 0.0);
+            if in_place {
+                std::mem::swap(&mut bf.dzr, &mut bf.xp);
+            } else {
+                bf.dzr.resize(nt * nb * gh, 0.0);
+            }
             if cell == Cell::Gru {
                 bf.dzx.resize(nt * nb * gh, 0.0);
             }
@@ -560,9 +600,19 @@ impl Rnn {
                     continue;
                 }
                 let dh = &bf.dh[b * h..(b + 1) * h];
+                let dz = &mut bf.dzr[off..off + gh];
+                if in_place {
+                    lstm_backward_row(
+                        dz,
+                        &bf.c[s * bh + b * h..s * bh + (b + 1) * h],
+                        &bf.ac[s * bh + b * h..s * bh + (b + 1) * h],
+                        dh,
+                        &mut bf.dc[b * h..(b + 1) * h],
+                    );
+                    continue;
+                }
                 let pre = &bf.xp[off..off + gh];
                 let post = &bf.post[off..off + gh];
-                let dz = &mut bf.dzr[off..off + gh];
                 match cell {
                     Cell::Simple => {
                         dz.copy_from_slice(dh);
@@ -573,10 +623,6 @@ impl Rnn {
                         let cn = &bf.c[(s + 1) * bh + b * h..(s + 1) * bh + (b + 1) * h];
                         let ac = &bf.ac[s * bh + b * h..s * bh + (b + 1) * h];
                         let dc = &mut bf.dc[b * h..(b + 1) * h];
-                        if fused {
-                            lstm_backward_row(post, cp, ac, dh, dc, dz);
-                            continue;
-                        }
                         // d(activation(c)) = dh * o, through the activation into dc.
                         let (dzi, rest) = dz.split_at_mut(h);
                         let (dzf, rest) = rest.split_at_mut(h);
@@ -719,6 +765,11 @@ impl Rnn {
                     }
                 }
             }
+        }
+        if in_place {
+            let bf = &mut self.bufs;
+            std::mem::swap(&mut bf.dzr, &mut bf.xp);
+            bf.gates_consumed = true;
         }
     }
 
@@ -867,24 +918,21 @@ impl Rnn {
 
 vmath::multiversion! {
     /// One LSTM cell step for one sample with Keras's default activations (sigmoid gates,
-    /// tanh candidate and output), fused in one vectorized pass: `post` gets the gates
-    /// `i, f, c, o` from their pre-activations `pre`, then `cn = f * cp + i * c`,
-    /// `ac = tanh(cn)`, `hn = o * ac`. The same operations, in the same order, as the
-    /// general path, so the results are the same bit for bit.
-    fn lstm_forward_row(pre: &[f32], post: &mut [f32], cp: &[f32], cn: &mut [f32], ac: &mut [f32], hn: &mut [f32]) {
+    /// tanh candidate and output), fused in one vectorized pass: `gates` holds the
+    /// pre-activations of `i, f, c, o` and gets their activations in place; then
+    /// `cn = f * cp + i * c`, `ac = tanh(cn)`, `hn = o * ac`. The same operations, in the
+    /// same order, as the general path, so the results are the same bit for bit.
+    fn lstm_forward_row(gates: &mut [f32], cp: &[f32], cn: &mut [f32], ac: &mut [f32], hn: &mut [f32]) {
         let h = cn.len();
         let (cp, ac, hn) = (&cp[..h], &mut ac[..h], &mut hn[..h]);
-        let (pi, rest) = pre[..4 * h].split_at(h);
-        let (pf, rest) = rest.split_at(h);
-        let (pg, po) = rest.split_at(h);
-        let (qi, rest) = post[..4 * h].split_at_mut(h);
+        let (qi, rest) = gates[..4 * h].split_at_mut(h);
         let (qf, rest) = rest.split_at_mut(h);
         let (qg, qo) = rest.split_at_mut(h);
         for j in 0..h {
-            let i = vmath::sigmoid1(pi[j]);
-            let f = vmath::sigmoid1(pf[j]);
-            let g = vmath::tanh1(pg[j]);
-            let o = vmath::sigmoid1(po[j]);
+            let i = vmath::sigmoid1(qi[j]);
+            let f = vmath::sigmoid1(qf[j]);
+            let g = vmath::tanh1(qg[j]);
+            let o = vmath::sigmoid1(qo[j]);
             qi[j] = i;
             qf[j] = f;
             qg[j] = g;
@@ -900,24 +948,22 @@ vmath::multiversion! {
 
 vmath::multiversion! {
     /// The backward pass of [`lstm_forward_row`] for one sample: from `dh` and the carried
-    /// `dc` (updated in place to the previous step's), the gradients `dz` of the four gates'
-    /// pre-activations. The same operations, in the same order, as the general path.
-    fn lstm_backward_row(post: &[f32], cp: &[f32], ac: &[f32], dh: &[f32], dc: &mut [f32], dz: &mut [f32]) {
+    /// `dc` (updated in place to the previous step's), turns the gates' activations `gates`
+    /// into the gradients of their pre-activations, in place. The same operations, in the
+    /// same order, as the general path.
+    fn lstm_backward_row(gates: &mut [f32], cp: &[f32], ac: &[f32], dh: &[f32], dc: &mut [f32]) {
         let h = dc.len();
         let (cp, ac, dh) = (&cp[..h], &ac[..h], &dh[..h]);
-        let (qi, rest) = post[..4 * h].split_at(h);
-        let (qf, rest) = rest.split_at(h);
-        let (qg, qo) = rest.split_at(h);
-        let (dzi, rest) = dz[..4 * h].split_at_mut(h);
-        let (dzf, rest) = rest.split_at_mut(h);
-        let (dzg, dzo) = rest.split_at_mut(h);
+        let (qi, rest) = gates[..4 * h].split_at_mut(h);
+        let (qf, rest) = rest.split_at_mut(h);
+        let (qg, qo) = rest.split_at_mut(h);
         for j in 0..h {
             let (i, f, g, o, a) = (qi[j], qf[j], qg[j], qo[j], ac[j]);
             let dct = dc[j] + dh[j] * o * (1.0 - a * a);
-            dzo[j] = dh[j] * a * (o * (1.0 - o));
-            dzi[j] = dct * g * (i * (1.0 - i));
-            dzf[j] = dct * cp[j] * (f * (1.0 - f));
-            dzg[j] = dct * i * (1.0 - g * g);
+            qo[j] = dh[j] * a * (o * (1.0 - o));
+            qi[j] = dct * g * (i * (1.0 - i));
+            qf[j] = dct * cp[j] * (f * (1.0 - f));
+            qg[j] = dct * i * (1.0 - g * g);
             dc[j] = dct * f;
         }
     }
@@ -1717,12 +1763,12 @@ mod tests {
         let dh: Vec<f32> = (0..h).map(|i| val(i, 0.53, 1.0)).collect();
         let dc0: Vec<f32> = (0..h).map(|i| val(i, 0.29, 0.5)).collect();
 
-        let (mut post, mut cn) = (vec![0.0; 4 * h], vec![0.0; h]);
+        let (mut post, mut cn) = (pre.clone(), vec![0.0; h]);
         let (mut ac, mut hn) = (vec![0.0; h], vec![0.0; h]);
-        lstm_forward_row(&pre, &mut post, &cp, &mut cn, &mut ac, &mut hn);
+        lstm_forward_row(&mut post, &cp, &mut cn, &mut ac, &mut hn);
         let mut dc = dc0.clone();
-        let mut dz = vec![0.0; 4 * h];
-        lstm_backward_row(&post, &cp, &ac, &dh, &mut dc, &mut dz);
+        let mut dz = post.clone();
+        lstm_backward_row(&mut dz, &cp, &ac, &dh, &mut dc);
 
         // The general path of Rnn::forward and Rnn::backward, through `Activation`.
         let row = [1, h];
