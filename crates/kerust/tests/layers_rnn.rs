@@ -195,6 +195,25 @@ fn gradcheck(name: &str, make: &dyn Fn() -> Box<dyn Layer>, shape: &[usize], mas
     let mut gy = Tensor::from_vec(y.shape(), g.clone()).unwrap();
     let mut gx = Tensor::default();
     layer.backward(&x, &y, &mut gy, Some(&mut gx));
+    // A second backward pass after the same forward one gives the same gradients (the
+    // fused LSTM turns its saved gates into gradients in place, so it must recompute them).
+    let grads: Vec<Vec<f32>> = layer
+        .params()
+        .iter()
+        .map(|p| p.grad.data().to_vec())
+        .collect();
+    let gx1 = gx.data().to_vec();
+    let mut gy2 = Tensor::from_vec(y.shape(), g.clone()).unwrap();
+    layer.backward(&x, &y, &mut gy2, Some(&mut gx));
+    assert_eq!(gx.data(), &gx1[..], "{name}: dx of a second backward pass");
+    for (p, g1) in layer.params().iter().zip(&grads) {
+        assert_eq!(
+            p.grad.data(),
+            &g1[..],
+            "{name}: d{} of a second backward pass",
+            p.name
+        );
+    }
     let h = 1e-2f32;
     let agree = |what: String, a: f32, fd: f64| {
         let tol = 3e-3 * (1.0 + fd.abs());

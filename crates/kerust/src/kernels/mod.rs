@@ -4,6 +4,7 @@
 
 pub mod cpu;
 mod team;
+pub mod vmath;
 
 pub use cpu::{
     adam_step, add_bias_rows, col_sums, matmul, matmul_a_bt, matmul_at_b, num_threads,

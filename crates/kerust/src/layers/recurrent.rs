@@ -1,12 +1,16 @@
 //! Recurrent layers: `LSTM`, `GRU` and `SimpleRNN`, with explicit backpropagation through
 //! time.
 //!
-//! One engine runs the three cells. The input projection of every timestep is one matrix
-//! product (`x` seen as `(batch * timesteps, input_dim)` times the kernel); each step then
-//! adds one `(batch, units) x (units, gates * units)` product with the recurrent kernel.
-//! The backward pass mirrors it: per-step products for the state gradient, one product
-//! each for the kernel, recurrent-kernel and input gradients. Every buffer is kept between
-//! calls, so steady-state training allocates nothing.
+//! One engine runs the three cells. The input is first laid out time-major in processing
+//! order, so that the input projection of every timestep is one matrix product
+//! `(timesteps * batch, input_dim) x (input_dim, gates * units)`; each step then adds its
+//! `(batch, units) x (units, gates * units)` product with the recurrent kernel in place.
+//! The backward pass mirrors it: per-step products for the state gradient (against a
+//! transposed copy of the recurrent kernel, made once per pass), then one product each for
+//! the kernel, recurrent-kernel and input gradients. With Keras's default activations an
+//! LSTM step's elementwise work is one fused, vectorized pass per sample (the same
+//! operations as the general path, bit for bit). Every buffer is kept between calls, so
+//! steady-state training allocates nothing.
 //!
 //! Weights use Keras's layout: `kernel (input_dim, g * units)`, `recurrent_kernel
 //! (units, g * units)` with the gates in Keras's order (LSTM `i, f, c, o`; GRU `z, r, h`),
@@ -15,7 +19,7 @@
 use super::{base_config, Layer, Param, Regularizer};
 use crate::activations::Activation as Act;
 use crate::initializers::Initializer;
-use crate::kernels;
+use crate::kernels::{self, vmath};
 use crate::rng::Rng;
 use crate::saving::config::{self as cfg, Keys};
 use crate::tensor::Tensor;
@@ -80,16 +84,19 @@ struct Rnn {
     bufs: Buffers,
 }
 
-/// Everything forward keeps for backward, and backward's scratch space. Time-major buffers
-/// are `(steps [+ 1], batch, ...)`; `xp` and `dzx` follow the input's `(batch, steps, ...)`.
+/// Everything forward keeps for backward, and backward's scratch space. All per-step
+/// buffers are time-major in processing order (`go_backwards` reverses it): `(steps [+ 1],
+/// batch, ...)`, so that a step's rows are contiguous and every timestep's input-side
+/// products are one matrix product.
 #[derive(Debug, Default)]
 struct Buffers {
     batch: usize,
-    /// The input after dropout (training with `dropout > 0` only).
-    xd: Vec<f32>,
-    /// Input projection plus input bias, `(batch * steps, g * units)`.
+    /// The input in processing order, `(steps, batch, input_dim)`, after dropout.
+    xs: Vec<f32>,
+    /// The input projection plus input bias, `(steps, batch, g * units)`; each step adds its
+    /// recurrent part in place, leaving the gates' pre-activations.
     xp: Vec<f32>,
-    /// States `h` (time-major, `steps + 1` entries; entry 0 is the zero initial state).
+    /// States `h` (`steps + 1` entries; entry 0 is the zero initial state).
     h: Vec<f32>,
     /// LSTM carry states `c`, as `h`.
     c: Vec<f32>,
@@ -97,13 +104,16 @@ struct Buffers {
     ac: Vec<f32>,
     /// `h_{t-1}` after recurrent dropout, per step (training with `recurrent_dropout > 0`).
     hd: Vec<f32>,
-    /// Pre-activation gate values per step.
-    pre: Vec<f32>,
-    /// Post-activation gate values per step.
+    /// Post-activation gate values per step. The fused LSTM cell keeps them in `xp` instead,
+    /// over the pre-activations it no longer needs (`gates_in_xp`).
     post: Vec<f32>,
+    gates_in_xp: bool,
+    /// Set when a backward pass has turned the gates in `xp` into gradients: another
+    /// backward pass without a forward one first recomputes them.
+    gates_consumed: bool,
     /// GRU: the recurrent part of the candidate before the reset gate, per step.
     rh: Vec<f32>,
-    /// One step's recurrent product.
+    /// GRU: one step's recurrent product.
     rec: Vec<f32>,
     /// Input dropout mask `(batch, input_dim)`, fixed across timesteps.
     dp_mask: Vec<f32>,
@@ -114,13 +124,22 @@ struct Buffers {
     /// The input's timestep mask `(batch, steps)`, 1 = keep, when one arrived.
     mask: Vec<f32>,
     has_mask: bool,
-    /// Gradients of the gates' pre-activations on the input side, `(batch * steps, g * units)`.
-    dzx: Vec<f32>,
-    /// The same on the recurrent side, time-major.
+    /// Gradients of the gates' pre-activations on the recurrent side, per step. With
+    /// `gates_in_xp`, backward swaps `xp` in here and turns the gates into their gradients in
+    /// place, so that one buffer serves the whole step (less memory traffic), then swaps back.
     dzr: Vec<f32>,
+    /// GRU: the same on the input side (they differ in the candidate, behind the reset
+    /// gate); for LSTM and SimpleRNN the two sides are equal and `dzr` serves both.
+    dzx: Vec<f32>,
+    /// The input gradient in processing order, before it is put back in input order.
+    gxs: Vec<f32>,
     dh: Vec<f32>,
     dc: Vec<f32>,
     dh_prev: Vec<f32>,
+    /// The recurrent kernel transposed, `(g * units, units)` row-major, refreshed at each
+    /// backward pass: the per-step product `dz · Uᵀ` then reads a row-major operand, which
+    /// the matrix product uses as it is instead of repacking `U` at every timestep.
+    ut: Vec<f32>,
 }
 
 impl Rnn {
@@ -290,16 +309,19 @@ impl Rnn {
         let bh = nb * h;
         let cell = self.cell;
         let (act, ract) = (self.activation, self.recurrent_activation);
-        let row = [1, h];
+        let fused = act == Act::Tanh && ract == Act::Sigmoid;
+        let in_place = fused && cell == Cell::Lstm;
         {
             let bf = &mut self.bufs;
             bf.batch = nb;
+            bf.gates_in_xp = in_place;
             if bf.has_mask && bf.mask.len() != nb * nt {
                 bf.has_mask = false;
             }
             bf.input_dropped = training && self.dropout > 0.0;
             bf.rec_dropped = training && self.recurrent_dropout > 0.0;
-            bf.xp.resize(nb * nt * gh, 0.0);
+            bf.xs.resize(nt * nb * d, 0.0);
+            bf.xp.resize(nt * nb * gh, 0.0);
             bf.h.resize((nt + 1) * bh, 0.0);
             bf.h[..bh].fill(0.0);
             if cell == Cell::Lstm {
@@ -309,10 +331,11 @@ impl Rnn {
             }
             if cell == Cell::Gru {
                 bf.rh.resize(nt * bh, 0.0);
+                bf.rec.resize(nb * gh, 0.0);
             }
-            bf.pre.resize(nt * nb * gh, 0.0);
-            bf.post.resize(nt * nb * gh, 0.0);
-            bf.rec.resize(nb * gh, 0.0);
+            if !in_place {
+                bf.post.resize(nt * nb * gh, 0.0);
+            }
             if bf.input_dropped {
                 let keep = 1.0 - self.dropout;
                 bf.dp_mask.resize(nb * d, 0.0);
@@ -322,20 +345,6 @@ impl Rnn {
                     } else {
                         0.0
                     };
-                }
-                bf.xd.resize(x.len(), 0.0);
-                for (bi, (xd, xs)) in bf
-                    .xd
-                    .chunks_exact_mut(nt * d)
-                    .zip(x.data().chunks_exact(nt * d))
-                    .enumerate()
-                {
-                    let m = &bf.dp_mask[bi * d..(bi + 1) * d];
-                    for (xd, xs) in xd.chunks_exact_mut(d).zip(xs.chunks_exact(d)) {
-                        for ((o, &v), &k) in xd.iter_mut().zip(xs).zip(m) {
-                            *o = v * k;
-                        }
-                    }
                 }
             }
             if bf.rec_dropped {
@@ -350,132 +359,24 @@ impl Rnn {
                 }
                 bf.hd.resize(nt * bh, 0.0);
             }
-        }
-        let xsrc: &[f32] = if self.bufs.input_dropped {
-            &self.bufs.xd
-        } else {
-            x.data()
-        };
-        // The input projection of every timestep at once.
-        kernels::matmul(
-            &mut self.bufs.xp,
-            xsrc,
-            self.params[0].value.data(),
-            nb * nt,
-            d,
-            gh,
-            false,
-        );
-        let bias = self.params.get(2).map(|p| p.value.data());
-        if let Some(bias) = bias {
-            for r in self.bufs.xp.chunks_exact_mut(gh) {
-                for (v, b) in r.iter_mut().zip(&bias[..gh]) {
-                    *v += b;
-                }
-            }
-        }
-        let rec_bias = match (cell, bias) {
-            (Cell::Gru, Some(b)) => Some(&b[gh..]),
-            _ => None,
-        };
-        let u = self.params[1].value.data();
-        for s in 0..nt {
-            let t = if self.go_backwards { nt - 1 - s } else { s };
-            let bf = &mut self.bufs;
-            let (hs, hn) = bf.h.split_at_mut((s + 1) * bh);
-            let hp = &hs[s * bh..];
-            let hn = &mut hn[..bh];
-            let hsrc: &[f32] = if bf.rec_dropped {
-                let hd = &mut bf.hd[s * bh..(s + 1) * bh];
-                for ((o, &v), &m) in hd.iter_mut().zip(hp).zip(&bf.rec_mask) {
-                    *o = v * m;
-                }
-                hd
-            } else {
-                hp
-            };
-            kernels::matmul(&mut bf.rec, hsrc, u, nb, h, gh, false);
-            if let Some(rb) = rec_bias {
-                for r in bf.rec.chunks_exact_mut(gh) {
-                    for (v, b) in r.iter_mut().zip(rb) {
-                        *v += b;
-                    }
-                }
-            }
-            for b in 0..nb {
-                let hpb = &hp[b * h..(b + 1) * h];
-                let masked = bf.has_mask && bf.mask[b * nt + t] == 0.0;
-                if masked {
-                    hn[b * h..(b + 1) * h].copy_from_slice(hpb);
-                    if cell == Cell::Lstm {
-                        let (cs, cn) = bf.c.split_at_mut((s + 1) * bh);
-                        cn[b * h..(b + 1) * h]
-                            .copy_from_slice(&cs[s * bh + b * h..s * bh + (b + 1) * h]);
-                    }
-                    continue;
-                }
-                let off = (s * nb + b) * gh;
-                let pre = &mut bf.pre[off..off + gh];
-                let post = &mut bf.post[off..off + gh];
-                let xr = &bf.xp[(b * nt + t) * gh..(b * nt + t + 1) * gh];
-                let rr = &bf.rec[b * gh..(b + 1) * gh];
-                let hnb = &mut hn[b * h..(b + 1) * h];
-                match cell {
-                    Cell::Simple => {
-                        for ((p, &a), &r) in pre.iter_mut().zip(xr).zip(rr) {
-                            *p = a + r;
+            // The input in processing order, time-major, after dropout.
+            for s in 0..nt {
+                let t = if self.go_backwards { nt - 1 - s } else { s };
+                for b in 0..nb {
+                    let src = &x.data()[(b * nt + t) * d..(b * nt + t + 1) * d];
+                    let dst = &mut bf.xs[(s * nb + b) * d..(s * nb + b + 1) * d];
+                    if bf.input_dropped {
+                        let m = &bf.dp_mask[b * d..(b + 1) * d];
+                        for ((o, &v), &k) in dst.iter_mut().zip(src).zip(m) {
+                            *o = v * k;
                         }
-                        post.copy_from_slice(pre);
-                        act.forward_inplace(post, &row);
-                        hnb.copy_from_slice(post);
-                    }
-                    Cell::Lstm => {
-                        for ((p, &a), &r) in pre.iter_mut().zip(xr).zip(rr) {
-                            *p = a + r;
-                        }
-                        post.copy_from_slice(pre);
-                        for (k, gate) in post.chunks_exact_mut(h).enumerate() {
-                            if k == 2 {
-                                act.forward_inplace(gate, &row);
-                            } else {
-                                ract.forward_inplace(gate, &row);
-                            }
-                        }
-                        let (cs, cn) = bf.c.split_at_mut((s + 1) * bh);
-                        let cp = &cs[s * bh + b * h..s * bh + (b + 1) * h];
-                        let cnb = &mut cn[b * h..(b + 1) * h];
-                        for j in 0..h {
-                            cnb[j] = post[h + j] * cp[j] + post[j] * post[2 * h + j];
-                        }
-                        let acb = &mut bf.ac[s * bh + b * h..s * bh + (b + 1) * h];
-                        acb.copy_from_slice(cnb);
-                        act.forward_inplace(acb, &row);
-                        for j in 0..h {
-                            hnb[j] = post[3 * h + j] * acb[j];
-                        }
-                    }
-                    Cell::Gru => {
-                        for j in 0..2 * h {
-                            pre[j] = xr[j] + rr[j];
-                        }
-                        post[..2 * h].copy_from_slice(&pre[..2 * h]);
-                        ract.forward_inplace(&mut post[..h], &row);
-                        ract.forward_inplace(&mut post[h..2 * h], &row);
-                        let rh = &mut bf.rh[s * bh + b * h..s * bh + (b + 1) * h];
-                        rh.copy_from_slice(&rr[2 * h..]);
-                        for j in 0..h {
-                            pre[2 * h + j] = xr[2 * h + j] + post[h + j] * rh[j];
-                        }
-                        post[2 * h..].copy_from_slice(&pre[2 * h..]);
-                        act.forward_inplace(&mut post[2 * h..], &row);
-                        for j in 0..h {
-                            let z = post[j];
-                            hnb[j] = z * hpb[j] + (1.0 - z) * post[2 * h + j];
-                        }
+                    } else {
+                        dst.copy_from_slice(src);
                     }
                 }
             }
         }
+        self.run_steps();
         // Outputs.
         let bf = &self.bufs;
         if self.return_sequences {
@@ -500,6 +401,143 @@ impl Rnn {
         }
     }
 
+    /// The recurrence itself, from the laid-out input `xs` and the masks that `forward`
+    /// drew: gates, states and, when the layer keeps them, everything backward reads.
+    fn run_steps(&mut self) {
+        let (nt, d, h) = (self.steps, self.in_dim, self.units);
+        let g = self.cell.gates();
+        let gh = g * h;
+        let nb = self.bufs.batch;
+        let bh = nb * h;
+        let cell = self.cell;
+        let (act, ract) = (self.activation, self.recurrent_activation);
+        let in_place = self.bufs.gates_in_xp;
+        let row = [1, h];
+        // The input projection of every timestep at once; each step then adds its recurrent
+        // product in place, turning `xp` into the gates' pre-activations.
+        kernels::matmul(
+            &mut self.bufs.xp,
+            &self.bufs.xs,
+            self.params[0].value.data(),
+            nt * nb,
+            d,
+            gh,
+            false,
+        );
+        let bias = self.params.get(2).map(|p| p.value.data());
+        if let Some(bias) = bias {
+            kernels::add_bias_rows(&mut self.bufs.xp, &bias[..gh]);
+        }
+        let rec_bias = match (cell, bias) {
+            (Cell::Gru, Some(b)) => Some(&b[gh..]),
+            _ => None,
+        };
+        let u = self.params[1].value.data();
+        for s in 0..nt {
+            let t = if self.go_backwards { nt - 1 - s } else { s };
+            let bf = &mut self.bufs;
+            let (hs, hn) = bf.h.split_at_mut((s + 1) * bh);
+            let hp = &hs[s * bh..];
+            let hn = &mut hn[..bh];
+            let hsrc: &[f32] = if bf.rec_dropped {
+                let hd = &mut bf.hd[s * bh..(s + 1) * bh];
+                for ((o, &v), &m) in hd.iter_mut().zip(hp).zip(&bf.rec_mask) {
+                    *o = v * m;
+                }
+                hd
+            } else {
+                hp
+            };
+            let pre_s = &mut bf.xp[s * nb * gh..(s + 1) * nb * gh];
+            if cell == Cell::Gru {
+                kernels::matmul(&mut bf.rec, hsrc, u, nb, h, gh, false);
+                if let Some(rb) = rec_bias {
+                    kernels::add_bias_rows(&mut bf.rec, rb);
+                }
+            } else if s > 0 {
+                // (The first step's state is zero: nothing to add.)
+                kernels::matmul(pre_s, hsrc, u, nb, h, gh, true);
+            }
+            for b in 0..nb {
+                let hpb = &hp[b * h..(b + 1) * h];
+                let masked = bf.has_mask && bf.mask[b * nt + t] == 0.0;
+                if masked {
+                    hn[b * h..(b + 1) * h].copy_from_slice(hpb);
+                    if cell == Cell::Lstm {
+                        let (cs, cn) = bf.c.split_at_mut((s + 1) * bh);
+                        cn[b * h..(b + 1) * h]
+                            .copy_from_slice(&cs[s * bh + b * h..s * bh + (b + 1) * h]);
+                    }
+                    continue;
+                }
+                let pre = &mut pre_s[b * gh..(b + 1) * gh];
+                let hnb = &mut hn[b * h..(b + 1) * h];
+                if in_place {
+                    let (cs, cn) = bf.c.split_at_mut((s + 1) * bh);
+                    lstm_forward_row(
+                        pre,
+                        &cs[s * bh + b * h..s * bh + (b + 1) * h],
+                        &mut cn[b * h..(b + 1) * h],
+                        &mut bf.ac[s * bh + b * h..s * bh + (b + 1) * h],
+                        hnb,
+                    );
+                    continue;
+                }
+                let off = (s * nb + b) * gh;
+                let post = &mut bf.post[off..off + gh];
+                match cell {
+                    Cell::Simple => {
+                        act.forward(pre, post, &row);
+                        hnb.copy_from_slice(post);
+                    }
+                    Cell::Lstm => {
+                        let (cs, cn) = bf.c.split_at_mut((s + 1) * bh);
+                        let cp = &cs[s * bh + b * h..s * bh + (b + 1) * h];
+                        let cnb = &mut cn[b * h..(b + 1) * h];
+                        let acb = &mut bf.ac[s * bh + b * h..s * bh + (b + 1) * h];
+                        for (k, (p, q)) in post
+                            .chunks_exact_mut(h)
+                            .zip(pre.chunks_exact(h))
+                            .enumerate()
+                        {
+                            if k == 2 {
+                                act.forward(q, p, &row);
+                            } else {
+                                ract.forward(q, p, &row);
+                            }
+                        }
+                        for j in 0..h {
+                            cnb[j] = post[h + j] * cp[j] + post[j] * post[2 * h + j];
+                        }
+                        act.forward(cnb, acb, &row);
+                        for j in 0..h {
+                            hnb[j] = post[3 * h + j] * acb[j];
+                        }
+                    }
+                    Cell::Gru => {
+                        let rr = &bf.rec[b * gh..(b + 1) * gh];
+                        for (p, &r) in pre[..2 * h].iter_mut().zip(rr) {
+                            *p += r;
+                        }
+                        ract.forward(&pre[..h], &mut post[..h], &row);
+                        ract.forward(&pre[h..2 * h], &mut post[h..2 * h], &row);
+                        let rh = &mut bf.rh[s * bh + b * h..s * bh + (b + 1) * h];
+                        rh.copy_from_slice(&rr[2 * h..]);
+                        for j in 0..h {
+                            pre[2 * h + j] += post[h + j] * rh[j];
+                        }
+                        act.forward(&pre[2 * h..], &mut post[2 * h..], &row);
+                        for j in 0..h {
+                            let z = post[j];
+                            hnb[j] = z * hpb[j] + (1.0 - z) * post[2 * h + j];
+                        }
+                    }
+                }
+            }
+        }
+        self.bufs.gates_consumed = false;
+    }
+
     fn backward(&mut self, x: &Tensor, gy: &Tensor, gx: Option<&mut Tensor>) {
         let (nt, d, h) = (self.steps, self.in_dim, self.units);
         let g = self.cell.gates();
@@ -509,10 +547,20 @@ impl Rnn {
         let cell = self.cell;
         let (act, ract) = (self.activation, self.recurrent_activation);
         let row = [1, h];
+        let in_place = self.bufs.gates_in_xp;
+        if in_place && self.bufs.gates_consumed {
+            self.run_steps();
+        }
         {
             let bf = &mut self.bufs;
-            bf.dzx.resize(nb * nt * gh, 0.0);
-            bf.dzr.resize(nt * nb * gh, 0.0);
+            if in_place {
+                std::mem::swap(&mut bf.dzr, &mut bf.xp);
+            } else {
+                bf.dzr.resize(nt * nb * gh, 0.0);
+            }
+            if cell == Cell::Gru {
+                bf.dzx.resize(nt * nb * gh, 0.0);
+            }
             bf.dh.resize(bh, 0.0);
             bf.dh.fill(0.0);
             bf.dh_prev.resize(bh, 0.0);
@@ -524,7 +572,9 @@ impl Rnn {
         if !self.return_sequences {
             self.bufs.dh.copy_from_slice(gy.data());
         }
-        let u = self.params[1].value.data();
+        transpose(&mut self.bufs.ut, self.params[1].value.data(), h, gh);
+        // Taken out of the buffers for the loop, which borrows them mutably; put back after.
+        let ut = std::mem::take(&mut self.bufs.ut);
         for s in (0..nt).rev() {
             let t = if self.go_backwards { nt - 1 - s } else { s };
             let bf = &mut self.bufs;
@@ -541,22 +591,32 @@ impl Rnn {
             }
             for b in 0..nb {
                 let off = (s * nb + b) * gh;
-                let xoff = (b * nt + t) * gh;
                 let masked = bf.has_mask && bf.mask[b * nt + t] == 0.0;
                 if masked {
                     bf.dzr[off..off + gh].fill(0.0);
-                    bf.dzx[xoff..xoff + gh].fill(0.0);
+                    if cell == Cell::Gru {
+                        bf.dzx[off..off + gh].fill(0.0);
+                    }
                     continue;
                 }
                 let dh = &bf.dh[b * h..(b + 1) * h];
-                let pre = &bf.pre[off..off + gh];
-                let post = &bf.post[off..off + gh];
                 let dz = &mut bf.dzr[off..off + gh];
+                if in_place {
+                    lstm_backward_row(
+                        dz,
+                        &bf.c[s * bh + b * h..s * bh + (b + 1) * h],
+                        &bf.ac[s * bh + b * h..s * bh + (b + 1) * h],
+                        dh,
+                        &mut bf.dc[b * h..(b + 1) * h],
+                    );
+                    continue;
+                }
+                let pre = &bf.xp[off..off + gh];
+                let post = &bf.post[off..off + gh];
                 match cell {
                     Cell::Simple => {
                         dz.copy_from_slice(dh);
                         act.backward(pre, post, dz, &row);
-                        bf.dzx[xoff..xoff + gh].copy_from_slice(dz);
                     }
                     Cell::Lstm => {
                         let cp = &bf.c[s * bh + b * h..s * bh + (b + 1) * h];
@@ -583,7 +643,6 @@ impl Rnn {
                         ract.backward(&pre[h..2 * h], &post[h..2 * h], dzf, &row);
                         act.backward(&pre[2 * h..3 * h], &post[2 * h..3 * h], dzg, &row);
                         ract.backward(&pre[3 * h..], &post[3 * h..], dzo, &row);
-                        bf.dzx[xoff..xoff + gh].copy_from_slice(dz);
                     }
                     Cell::Gru => {
                         let hp = &bf.h[s * bh + b * h..s * bh + (b + 1) * h];
@@ -600,8 +659,7 @@ impl Rnn {
                         }
                         ract.backward(&pre[..h], &post[..h], dzz, &row);
                         ract.backward(&pre[h..2 * h], &post[h..2 * h], dzrr, &row);
-                        let dzx = &mut bf.dzx[xoff..xoff + gh];
-                        dzx.copy_from_slice(dz);
+                        bf.dzx[off..off + gh].copy_from_slice(dz);
                         // The recurrent side of the candidate passes through the reset gate.
                         for j in 0..h {
                             dz[2 * h + j] *= post[h + j];
@@ -614,10 +672,10 @@ impl Rnn {
             }
             // dL/dh_{s-1}: through the recurrent kernel, the dropout mask, and the direct
             // paths (GRU's update gate, masked timesteps).
-            kernels::matmul_a_bt(
+            kernels::matmul(
                 &mut bf.dh_prev,
                 &bf.dzr[s * nb * gh..(s + 1) * nb * gh],
-                u,
+                &ut,
                 nb,
                 gh,
                 h,
@@ -643,21 +701,32 @@ impl Rnn {
             }
             std::mem::swap(&mut bf.dh, &mut bf.dh_prev);
         }
-        // Parameter gradients: one product each over every timestep.
-        let bf = &self.bufs;
-        let xsrc: &[f32] = if bf.input_dropped { &bf.xd } else { x.data() };
+        self.bufs.ut = ut;
+        // Parameter gradients: one product each over every timestep. On the input side the
+        // gates' gradients are those of the recurrent side, except GRU's candidate.
+        let bf = &mut self.bufs;
+        let dzx: &[f32] = if cell == Cell::Gru { &bf.dzx } else { &bf.dzr };
         let hsrc: &[f32] = if bf.rec_dropped {
             &bf.hd
         } else {
             &bf.h[..nt * bh]
         };
         let (p0, rest) = self.params.split_first_mut().expect("built");
-        kernels::matmul_at_b(p0.grad.data_mut(), xsrc, &bf.dzx, d, nb * nt, gh, false);
+        kernels::matmul_at_b(p0.grad.data_mut(), &bf.xs, dzx, d, nt * nb, gh, false);
         let (p1, rest) = rest.split_first_mut().expect("built");
-        kernels::matmul_at_b(p1.grad.data_mut(), hsrc, &bf.dzr, h, nt * nb, gh, false);
+        // The first step's state is zero and adds nothing to the recurrent kernel's gradient.
+        kernels::matmul_at_b(
+            p1.grad.data_mut(),
+            &hsrc[bh..],
+            &bf.dzr[nb * gh..],
+            h,
+            (nt - 1) * nb,
+            gh,
+            false,
+        );
         if let Some(pb) = rest.first_mut() {
             let gb = pb.grad.data_mut();
-            kernels::col_sums(&mut gb[..gh], &bf.dzx, false);
+            kernels::col_sums(&mut gb[..gh], dzx, false);
             if cell == Cell::Gru {
                 kernels::col_sums(&mut gb[gh..], &bf.dzr, false);
             }
@@ -668,26 +737,39 @@ impl Rnn {
             }
         }
         if let Some(gx) = gx {
-            gx.resize(x.shape());
+            // In processing order, then back to the input's (batch, timesteps) order.
+            bf.gxs.resize(nt * nb * d, 0.0);
             kernels::matmul_a_bt(
-                gx.data_mut(),
-                &self.bufs.dzx,
+                &mut bf.gxs,
+                dzx,
                 self.params[0].value.data(),
-                nb * nt,
+                nt * nb,
                 gh,
                 d,
                 false,
             );
-            if self.bufs.input_dropped {
-                let m = &self.bufs.dp_mask;
-                for (bi, rows) in gx.data_mut().chunks_exact_mut(nt * d).enumerate() {
-                    for r in rows.chunks_exact_mut(d) {
-                        for (v, &k) in r.iter_mut().zip(&m[bi * d..(bi + 1) * d]) {
-                            *v *= k;
+            gx.resize(x.shape());
+            let gxd = gx.data_mut();
+            for s in 0..nt {
+                let t = if self.go_backwards { nt - 1 - s } else { s };
+                for b in 0..nb {
+                    let src = &bf.gxs[(s * nb + b) * d..(s * nb + b + 1) * d];
+                    let dst = &mut gxd[(b * nt + t) * d..(b * nt + t + 1) * d];
+                    if bf.input_dropped {
+                        let m = &bf.dp_mask[b * d..(b + 1) * d];
+                        for ((o, &v), &k) in dst.iter_mut().zip(src).zip(m) {
+                            *o = v * k;
                         }
+                    } else {
+                        dst.copy_from_slice(src);
                     }
                 }
             }
+        }
+        if in_place {
+            let bf = &mut self.bufs;
+            std::mem::swap(&mut bf.dzr, &mut bf.xp);
+            bf.gates_consumed = true;
         }
     }
 
@@ -831,6 +913,75 @@ impl Rnn {
         }
         m.insert("seed".into(), self.seed.into());
         Value::Object(m)
+    }
+}
+
+vmath::multiversion! {
+    /// One LSTM cell step for one sample with Keras's default activations (sigmoid gates,
+    /// tanh candidate and output), fused in one vectorized pass: `gates` holds the
+    /// pre-activations of `i, f, c, o` and gets their activations in place; then
+    /// `cn = f * cp + i * c`, `ac = tanh(cn)`, `hn = o * ac`. The same operations, in the
+    /// same order, as the general path, so the results are the same bit for bit.
+    fn lstm_forward_row(gates: &mut [f32], cp: &[f32], cn: &mut [f32], ac: &mut [f32], hn: &mut [f32]) {
+        let h = cn.len();
+        let (cp, ac, hn) = (&cp[..h], &mut ac[..h], &mut hn[..h]);
+        let (qi, rest) = gates[..4 * h].split_at_mut(h);
+        let (qf, rest) = rest.split_at_mut(h);
+        let (qg, qo) = rest.split_at_mut(h);
+        for j in 0..h {
+            let i = vmath::sigmoid1(qi[j]);
+            let f = vmath::sigmoid1(qf[j]);
+            let g = vmath::tanh1(qg[j]);
+            let o = vmath::sigmoid1(qo[j]);
+            qi[j] = i;
+            qf[j] = f;
+            qg[j] = g;
+            qo[j] = o;
+            let c = f * cp[j] + i * g;
+            cn[j] = c;
+            let a = vmath::tanh1(c);
+            ac[j] = a;
+            hn[j] = o * a;
+        }
+    }
+}
+
+vmath::multiversion! {
+    /// The backward pass of [`lstm_forward_row`] for one sample: from `dh` and the carried
+    /// `dc` (updated in place to the previous step's), turns the gates' activations `gates`
+    /// into the gradients of their pre-activations, in place. The same operations, in the
+    /// same order, as the general path.
+    fn lstm_backward_row(gates: &mut [f32], cp: &[f32], ac: &[f32], dh: &[f32], dc: &mut [f32]) {
+        let h = dc.len();
+        let (cp, ac, dh) = (&cp[..h], &ac[..h], &dh[..h]);
+        let (qi, rest) = gates[..4 * h].split_at_mut(h);
+        let (qf, rest) = rest.split_at_mut(h);
+        let (qg, qo) = rest.split_at_mut(h);
+        for j in 0..h {
+            let (i, f, g, o, a) = (qi[j], qf[j], qg[j], qo[j], ac[j]);
+            let dct = dc[j] + dh[j] * o * (1.0 - a * a);
+            qo[j] = dh[j] * a * (o * (1.0 - o));
+            qi[j] = dct * g * (i * (1.0 - i));
+            qf[j] = dct * cp[j] * (f * (1.0 - f));
+            qg[j] = dct * i * (1.0 - g * g);
+            dc[j] = dct * f;
+        }
+    }
+}
+
+/// `dst = srcᵀ` for a row-major `src` of `rows x cols`, by square tiles so that both sides
+/// are read and written a cache line at a time.
+fn transpose(dst: &mut Vec<f32>, src: &[f32], rows: usize, cols: usize) {
+    const TILE: usize = 16;
+    dst.resize(rows * cols, 0.0);
+    for i0 in (0..rows).step_by(TILE) {
+        for j0 in (0..cols).step_by(TILE) {
+            for i in i0..(i0 + TILE).min(rows) {
+                for j in j0..(j0 + TILE).min(cols) {
+                    dst[j * rows + i] = src[i * cols + j];
+                }
+            }
+        }
     }
 }
 
@@ -1591,5 +1742,96 @@ impl Layer for Bidirectional {
         m.insert("layer".into(), inner_config(&self.fwd, &in_shape));
         m.insert("backward_layer".into(), inner_config(&self.bwd, &in_shape));
         Value::Object(m)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn bits(v: &[f32]) -> Vec<u32> {
+        v.iter().map(|x| x.to_bits()).collect()
+    }
+
+    #[test]
+    fn fused_lstm_rows_equal_the_general_path_bit_for_bit() {
+        // 37 units: full vectors and a tail; values across the gates' whole useful range.
+        let h = 37;
+        let val = |i: usize, k: f32, s: f32| (i as f32 * k).sin() * s;
+        let pre: Vec<f32> = (0..4 * h).map(|i| val(i, 0.71, 7.0)).collect();
+        let cp: Vec<f32> = (0..h).map(|i| val(i, 0.37, 3.0)).collect();
+        let dh: Vec<f32> = (0..h).map(|i| val(i, 0.53, 1.0)).collect();
+        let dc0: Vec<f32> = (0..h).map(|i| val(i, 0.29, 0.5)).collect();
+
+        let (mut post, mut cn) = (pre.clone(), vec![0.0; h]);
+        let (mut ac, mut hn) = (vec![0.0; h], vec![0.0; h]);
+        lstm_forward_row(&mut post, &cp, &mut cn, &mut ac, &mut hn);
+        let mut dc = dc0.clone();
+        let mut dz = post.clone();
+        lstm_backward_row(&mut dz, &cp, &ac, &dh, &mut dc);
+
+        // The general path of Rnn::forward and Rnn::backward, through `Activation`.
+        let row = [1, h];
+        let (sig, tanh) = (Act::Sigmoid, Act::Tanh);
+        let mut post2 = vec![0.0; 4 * h];
+        for (k, (p, q)) in post2
+            .chunks_exact_mut(h)
+            .zip(pre.chunks_exact(h))
+            .enumerate()
+        {
+            if k == 2 {
+                tanh.forward(q, p, &row);
+            } else {
+                sig.forward(q, p, &row);
+            }
+        }
+        let cn2: Vec<f32> = (0..h)
+            .map(|j| post2[h + j] * cp[j] + post2[j] * post2[2 * h + j])
+            .collect();
+        let mut ac2 = vec![0.0; h];
+        tanh.forward(&cn2, &mut ac2, &row);
+        let hn2: Vec<f32> = (0..h).map(|j| post2[3 * h + j] * ac2[j]).collect();
+        assert_eq!(bits(&post), bits(&post2));
+        assert_eq!(bits(&cn), bits(&cn2));
+        assert_eq!(bits(&ac), bits(&ac2));
+        assert_eq!(bits(&hn), bits(&hn2));
+
+        let mut dc2 = dc0.clone();
+        let mut dz2 = vec![0.0; 4 * h];
+        let (dzi, rest) = dz2.split_at_mut(h);
+        let (dzf, rest) = rest.split_at_mut(h);
+        let (dzg, dzo) = rest.split_at_mut(h);
+        for j in 0..h {
+            dzg[j] = dh[j] * post2[3 * h + j];
+        }
+        tanh.backward(&cn2, &ac2, dzg, &row);
+        for j in 0..h {
+            let dct = dc2[j] + dzg[j];
+            dzo[j] = dh[j] * ac2[j];
+            dzi[j] = dct * post2[2 * h + j];
+            dzf[j] = dct * cp[j];
+            dzg[j] = dct * post2[j];
+            dc2[j] = dct * post2[h + j];
+        }
+        sig.backward(&pre[..h], &post2[..h], dzi, &row);
+        sig.backward(&pre[h..2 * h], &post2[h..2 * h], dzf, &row);
+        tanh.backward(&pre[2 * h..3 * h], &post2[2 * h..3 * h], dzg, &row);
+        sig.backward(&pre[3 * h..], &post2[3 * h..], dzo, &row);
+        assert_eq!(bits(&dz), bits(&dz2));
+        assert_eq!(bits(&dc), bits(&dc2));
+    }
+
+    #[test]
+    fn transpose_swaps_rows_and_columns() {
+        // Sizes that are not multiples of the tile.
+        let (r, c) = (19, 35);
+        let src: Vec<f32> = (0..r * c).map(|i| i as f32).collect();
+        let mut dst = Vec::new();
+        transpose(&mut dst, &src, r, c);
+        for i in 0..r {
+            for j in 0..c {
+                assert_eq!(dst[j * r + i], src[i * c + j]);
+            }
+        }
     }
 }
