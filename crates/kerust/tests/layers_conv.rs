@@ -474,6 +474,53 @@ fn training_is_deterministic_across_thread_counts() {
     assert_eq!(runs[0], runs[2]);
 }
 
+/// The tutorials' CNN at batch 32 is large enough for every per-sample split (windows,
+/// products, pooling, activations) to engage: the weights after training must be the same
+/// bits at 1, 2 and 3 threads (3 cuts 32 samples unevenly).
+#[test]
+fn split_convolution_and_pooling_keep_the_bits() {
+    let n = 64;
+    let mut rng = Rng::new(5);
+    let x = ArrayD::from_shape_fn(IxDyn(&[n, 28, 28, 1]), |_| rng.uniform_range(0.0, 1.0));
+    let y = ndarray::Array1::from_shape_fn(n, |i| (i % 10) as f32);
+    let build = || {
+        let mut m = Sequential::empty();
+        m.set_seed(4);
+        m.add(
+            Conv2D::new(32, 3)
+                .activation("relu")
+                .input_shape(&[28, 28, 1]),
+        )
+        .unwrap();
+        m.add(MaxPooling2D::new(2)).unwrap();
+        m.add(Conv2D::new(64, 3).activation("relu").padding("same"))
+            .unwrap();
+        m.add(AveragePooling2D::new(2)).unwrap();
+        m.add(Flatten::new()).unwrap();
+        m.add(Dense::new(10).activation("softmax")).unwrap();
+        m.compile("adam", "sparse_categorical_crossentropy", ["accuracy"])
+            .unwrap();
+        m
+    };
+    let options = || FitOptions {
+        epochs: 1,
+        batch_size: 32,
+        verbose: 0,
+        shuffle: false,
+        ..Default::default()
+    };
+    let mut runs = Vec::new();
+    for threads in [1, 2, 3] {
+        kerust::set_num_threads(threads);
+        let mut m = build();
+        m.fit(&x, &y, options()).unwrap();
+        runs.push((m.get_weights(), m.predict(&x, 32).unwrap()));
+    }
+    kerust::set_num_threads(0);
+    assert_eq!(runs[0], runs[1]);
+    assert_eq!(runs[0], runs[2]);
+}
+
 #[test]
 fn summaries_print_as_in_keras() {
     let f = fixture("layers_conv_summary.json");

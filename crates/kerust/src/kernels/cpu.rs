@@ -245,16 +245,83 @@ fn gemm_raw(
 /// and has paths of its own for one row and for at most 256 outputs. (Columns never: the
 /// microkernel's blocking depends on them.) The tests below check the bits.
 fn row_parts(m: usize, n: usize, want: usize) -> usize {
-    let small = |rows: usize| rows <= 64 && n <= 64;
-    let same = |rows: usize| rows >= 2 && rows * n > 256 && small(rows) == small(m);
     (2..=want)
         .rev()
         .find(|&p| {
             (0..p)
                 .map(|i| piece(m, p, 8, i).len())
-                .all(|rows| rows == 0 || same(rows))
+                .all(|rows| rows == 0 || same_path(m, rows, n))
         })
         .unwrap_or(1)
+}
+
+/// Whether `gemm` sums the outputs of `rows` rows of an `m x n` product in the same order
+/// when it computes those rows alone (see [`row_parts`]).
+fn same_path(m: usize, rows: usize, n: usize) -> bool {
+    let small = |rows: usize| rows <= 64 && n <= 64;
+    rows >= 2 && rows * n > 256 && small(rows) == small(m)
+}
+
+/// A job over a range of samples and its slices of the output buffers.
+pub(crate) type SampleJob<'a> = dyn Fn(Range<usize>, &mut [&mut [f32]]) + Sync + 'a;
+
+/// Elementwise work (pooling, im2col) split from this many values.
+const SPLIT_MIN_VALUES: usize = 1 << 17;
+
+/// Runs a job over `units` independent samples, `f(range, outs)` on disjoint ranges of them,
+/// split over the threads when the job is large: `work` multiply-adds (compared with the
+/// product threshold) or, with `work == 0`, `values` values touched (elementwise work).
+/// Each buffer of `outs` holds the same number of values per sample, and `f` receives the
+/// slices of its samples (in order). When `f` computes a product whose rows are
+/// `unit_rows` per sample, the widths `ns` of its outputs restrict the split to parts
+/// that keep every output's bits (the same test as [`gemm_raw`]'s own split), so the result
+/// is the same at any thread count.
+pub(crate) fn split_samples(
+    units: usize,
+    size: (usize, usize),
+    (unit_rows, ns): (usize, &[usize]),
+    outs: &mut [&mut [f32]],
+    f: &SampleJob,
+) {
+    let (work, values) = size;
+    let want = if work > 0 {
+        parts_for(work, SPLIT_MIN_MACS)
+    } else {
+        parts_for(values, SPLIT_MIN_VALUES)
+    }
+    .min(units);
+    let m = units * unit_rows;
+    let keeps = |p: usize| {
+        (0..p)
+            .map(|i| piece(units, p, 1, i).len())
+            .all(|u| u == 0 || ns.iter().all(|&n| same_path(m, u * unit_rows, n)))
+    };
+    let parts = (2..=want).rev().find(|&p| keeps(p)).unwrap_or(1);
+    if parts == 1 || units == 0 {
+        return f(0..units, outs);
+    }
+    assert!(outs.len() <= 4, "at most 4 buffers");
+    let mut ptrs = [(Shared(std::ptr::null_mut::<f32>()), 0usize); 4];
+    for (p, o) in ptrs.iter_mut().zip(outs.iter_mut()) {
+        assert!(o.len() % units == 0, "buffers hold whole samples");
+        *p = (Shared(o.as_mut_ptr()), o.len() / units);
+    }
+    let k = outs.len();
+    team::split(parts, &|i| {
+        let r = piece(units, parts, 1, i);
+        if r.is_empty() {
+            return;
+        }
+        let mut mine: [&mut [f32]; 4] = [&mut [], &mut [], &mut [], &mut []];
+        for (m, &(p, per)) in mine.iter_mut().zip(&ptrs[..k]) {
+            // SAFETY: the parts' sample ranges are disjoint, so are these slices, each
+            // inside its buffer (`per * units` values).
+            *m = unsafe {
+                std::slice::from_raw_parts_mut(p.ptr().add(r.start * per), r.len() * per)
+            };
+        }
+        f(r, &mut mine[..k]);
+    });
 }
 
 /// `c[m,n] (+)= a[m,k] · b[k,n]`, all row-major.

@@ -6,6 +6,7 @@ pub mod cpu;
 mod team;
 pub mod vmath;
 
+pub(crate) use cpu::split_samples;
 pub use cpu::{
     adam_step, add_bias_rows, col_sums, matmul, matmul_a_bt, matmul_at_b, num_threads,
     set_num_threads, sgd_step, with_training_env,

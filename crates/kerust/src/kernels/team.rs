@@ -50,7 +50,7 @@ static PROMPT: AtomicUsize = AtomicUsize::new(0);
 const LATE: Duration = Duration::from_micros(50);
 const FIRST_COOLDOWN: usize = 16;
 const MAX_COOLDOWN: usize = 1 << 20;
-const PROMPT_RUN: usize = 256;
+const PROMPT_RUN: usize = 64;
 
 /// The current split's function and float mode. Written only by the thread holding
 /// `WORKERS`, between splits (when every claimed part has finished); read only by a thread
@@ -160,17 +160,24 @@ pub fn split(parts: usize, f: &(dyn Fn(usize) + Sync)) {
     let recent = team.last_split.is_some_and(|t| now - t < SPIN);
     team.last_split = Some(now);
     let mut late = false;
+    // A worker woken now takes a while to start (tens to hundreds of microseconds on a
+    // virtual machine); that is no sign of a lost core, so such a split is not judged by
+    // how long it waits.
+    let mut woke = false;
     for w in team.workers.iter().take(parts - 1) {
         if w.sleeping.load(Ordering::SeqCst) {
             w.thread.unpark();
+            woke = true;
             late |= recent;
         }
     }
     run_claimed();
     if DONE.load(Ordering::Acquire) != parts {
         let waiting = Instant::now();
-        // Parts are never quite equal: a wait is late only beyond half our own share.
-        let allowance = LATE + (waiting - now) / 2;
+        // Parts are never quite equal, and a worker's part may read data that is in the
+        // caller's cache: a wait is late only when the split took longer than running
+        // both parts here would have (the wait exceeds our own share).
+        let allowance = LATE + (waiting - now);
         let mut spins = 0u32;
         while DONE.load(Ordering::Acquire) != parts {
             // A worker that claimed a part may have lost its core; offer it ours.
@@ -181,7 +188,7 @@ pub fn split(parts: usize, f: &(dyn Fn(usize) + Sync)) {
                 std::thread::yield_now();
             }
         }
-        late |= waiting.elapsed() > allowance;
+        late |= !woke && waiting.elapsed() > allowance;
     }
     if late {
         let backoff = BACKOFF.load(Ordering::Relaxed);
@@ -228,11 +235,19 @@ fn work(sleeping: &'static AtomicBool) {
     loop {
         run_claimed();
         let mut idle_since = Instant::now();
+        let mut seen = TICKET.load(Ordering::Acquire) >> 32;
         let mut spins = 0u32;
         loop {
-            let (parts, next) = unpack(TICKET.load(Ordering::Acquire));
+            let t = TICKET.load(Ordering::Acquire);
+            let (parts, next) = unpack(t);
             if next < parts {
                 break;
+            }
+            // A split whose parts were all claimed before this worker looked still counts
+            // as activity: the next one is probably near, so keep spinning.
+            if t >> 32 != seen {
+                seen = t >> 32;
+                idle_since = Instant::now();
             }
             spins = spins.wrapping_add(1);
             if !spins.is_multiple_of(64) || idle_since.elapsed() < SPIN {

@@ -541,7 +541,27 @@ impl<const N: usize> Layer for Conv<N> {
             self.yl.resize(rows * f, 0.0);
         }
         let kernel = self.params[0].value.data();
-        for gi in 0..g {
+        let bias = self.params.get(1).map(|b| b.value.data());
+        if g == 1 && cl {
+            // Each thread lays out the windows of its own samples and multiplies them: the
+            // columns stay in the cache of the core that uses them.
+            let (win, in_pos, out_pos) = (&self.win, self.win.in_pos, self.win.out_pos);
+            kernels::split_samples(
+                batch,
+                (rows * kdim * f, 0),
+                (out_pos, &[f]),
+                &mut [&mut self.col, y.data_mut()],
+                &|s, bufs| {
+                    let [col, yp] = bufs else { unreachable!() };
+                    win.im2col(&xin[s.start * in_pos * c..], s.len(), c, 0, c, col);
+                    kernels::matmul(yp, col, kernel, s.len() * out_pos, kdim, f, false);
+                    if let Some(b) = bias {
+                        kernels::add_bias_rows(yp, b);
+                    }
+                },
+            );
+        }
+        for gi in (0..g).filter(|_| g > 1 || !cl) {
             let col = &mut self.col[gi * rows * kdim..(gi + 1) * rows * kdim];
             self.win.im2col(xin, batch, c, gi * cg, cg, col);
             if g == 1 {
@@ -564,8 +584,8 @@ impl<const N: usize> Layer for Conv<N> {
             y.data_mut().copy_from_slice(&self.yl);
         }
         let zl: &mut [f32] = if cl { y.data_mut() } else { &mut self.yl };
-        if let Some(b) = self.params.get(1) {
-            kernels::add_bias_rows(zl, b.value.data());
+        if let (Some(b), false) = (bias, g == 1 && cl) {
+            kernels::add_bias_rows(zl, b);
         }
         if !cl {
             geom::to_channels_first(&self.yl, batch, f, self.win.out_pos, y.data_mut());
@@ -576,8 +596,18 @@ impl<const N: usize> Layer for Conv<N> {
         }
         self.act_shape.clear();
         self.act_shape.extend_from_slice(y.shape());
-        self.activation
-            .forward_inplace(y.data_mut(), &self.act_shape);
+        let (act, shape) = (self.activation, &self.act_shape);
+        let len = y.len();
+        kernels::split_samples(
+            batch,
+            (0, len),
+            (0, &[]),
+            &mut [y.data_mut()],
+            &|s, bufs| {
+                let [yp] = bufs else { unreachable!() };
+                act.forward_inplace(yp, &part_shape(shape, s.len()));
+            },
+        );
     }
 
     fn backward(&mut self, x: &Tensor, y: &Tensor, gy: &mut Tensor, gx: Option<&mut Tensor>) {
@@ -595,8 +625,20 @@ impl<const N: usize> Layer for Conv<N> {
             } else {
                 self.z.data()
             };
-            self.activation
-                .backward(z, y.data(), gy.data_mut(), y.shape());
+            let (act, shape, per) = (self.activation, y.shape(), y.len() / batch.max(1));
+            let len = y.len();
+            kernels::split_samples(
+                batch,
+                (0, len),
+                (0, &[]),
+                &mut [gy.data_mut()],
+                &|s, bufs| {
+                    let [gp] = bufs else { unreachable!() };
+                    let r = s.start * per..s.end * per;
+                    let zp = if z.is_empty() { z } else { &z[r.clone()] };
+                    act.backward(zp, &y.data()[r], gp, &part_shape(shape, s.len()));
+                },
+            );
         }
         // dL/dz, channels last.
         let gz: &[f32] = if cl {
@@ -621,7 +663,7 @@ impl<const N: usize> Layer for Conv<N> {
             let col = &self.col[gi * rows * kdim..(gi + 1) * rows * kdim];
             if g == 1 {
                 kernels::matmul_at_b(kernel.grad.data_mut(), col, gz, kdim, rows, f, false);
-                if want_gx {
+                if want_gx && !cl {
                     kernels::matmul_a_bt(
                         &mut self.dcol,
                         gz,
@@ -657,22 +699,43 @@ impl<const N: usize> Layer for Conv<N> {
         if let Some(r) = kernel.regularizer {
             r.add_grad(kernel.value.data(), kernel.grad.data_mut());
         }
-        if let Some(gx) = gx {
-            gx.resize(x.shape());
-            let dst: &mut [f32] = if cl {
-                gx.data_mut()
-            } else {
-                self.gxl.resize(x.len(), 0.0);
-                &mut self.gxl
-            };
-            dst.fill(0.0);
-            for gi in 0..g {
-                let dcol = &self.dcol[gi * rows * kdim..(gi + 1) * rows * kdim];
-                self.win.col2im(dcol, batch, c, gi * cg, cg, dst);
+        match gx {
+            Some(gx) if g == 1 && cl => {
+                // Each thread multiplies its samples' rows and scatters them back at once.
+                gx.resize(x.shape());
+                let (win, kv, out_pos) = (&self.win, kernel.value.data(), self.win.out_pos);
+                kernels::split_samples(
+                    batch,
+                    (rows * kdim * f, 0),
+                    (out_pos, &[kdim]),
+                    &mut [&mut self.dcol, gx.data_mut()],
+                    &|s, bufs| {
+                        let [dcol, gxp] = bufs else { unreachable!() };
+                        let gzp = &gz[s.start * out_pos * f..s.end * out_pos * f];
+                        kernels::matmul_a_bt(dcol, gzp, kv, s.len() * out_pos, f, kdim, false);
+                        gxp.fill(0.0);
+                        win.col2im(dcol, s.len(), c, 0, c, gxp);
+                    },
+                );
             }
-            if !cl {
-                geom::to_channels_first(&self.gxl, batch, c, self.win.in_pos, gx.data_mut());
+            Some(gx) => {
+                gx.resize(x.shape());
+                let dst: &mut [f32] = if cl {
+                    gx.data_mut()
+                } else {
+                    self.gxl.resize(x.len(), 0.0);
+                    &mut self.gxl
+                };
+                dst.fill(0.0);
+                for gi in 0..g {
+                    let dcol = &self.dcol[gi * rows * kdim..(gi + 1) * rows * kdim];
+                    self.win.col2im(dcol, batch, c, gi * cg, cg, dst);
+                }
+                if !cl {
+                    geom::to_channels_first(&self.gxl, batch, c, self.win.in_pos, gx.data_mut());
+                }
             }
+            None => {}
         }
     }
 
@@ -719,5 +782,26 @@ impl<const N: usize> Layer for Conv<N> {
         );
         m.insert("activity_regularizer".into(), Value::Null);
         Value::Object(m)
+    }
+}
+
+/// `shape` with its batch axis set to `batch`, on the stack (up to 6 axes: Conv3D's 5).
+fn part_shape(shape: &[usize], batch: usize) -> PartShape {
+    let mut dims = [0; 6];
+    let n = shape.len().min(6);
+    dims[..n].copy_from_slice(&shape[..n]);
+    if n > 0 {
+        dims[0] = batch;
+    }
+    PartShape(dims, n)
+}
+
+/// A small shape held by value (see [`part_shape`]).
+struct PartShape([usize; 6], usize);
+
+impl std::ops::Deref for PartShape {
+    type Target = [usize];
+    fn deref(&self) -> &[usize] {
+        &self.0[..self.1]
     }
 }

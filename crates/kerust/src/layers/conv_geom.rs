@@ -279,6 +279,9 @@ impl Windows {
         col: &mut [f32],
     ) {
         let row = self.win * cg;
+        // Taps reading consecutive input positions are one contiguous run when all the
+        // channels are taken (no groups): copy runs, not taps.
+        let merge = cg == c;
         for b in 0..batch {
             let xb = &x[b * self.in_pos * c..(b + 1) * self.in_pos * c];
             let cb = &mut col[b * self.out_pos * row..(b + 1) * self.out_pos * row];
@@ -287,19 +290,17 @@ impl Windows {
                 .chunks_exact(self.win)
                 .zip(cb.chunks_exact_mut(row))
             {
-                for (&p, d) in t.iter().zip(dst.chunks_exact_mut(cg)) {
-                    if p == NONE {
-                        d.fill(0.0);
-                    } else {
-                        d.copy_from_slice(&xb[p * c + c0..p * c + c0 + cg]);
+                for_runs(t, merge, |i, j| {
+                    let d = &mut dst[i * cg..j * cg];
+                    match t[i] {
+                        NONE => d.fill(0.0),
+                        p => copy_short(d, &xb[p * c + c0..p * c + c0 + (j - i) * cg]),
                     }
-                }
+                });
             }
         }
     }
 
-    /// Adds the windows in `col` back onto `gx` (the adjoint of [`im2col`](Self::im2col));
-    /// `gx` must be zeroed first where it is not accumulated.
     pub(crate) fn col2im(
         &self,
         col: &[f32],
@@ -310,17 +311,20 @@ impl Windows {
         gx: &mut [f32],
     ) {
         let row = self.win * cg;
+        let merge = cg == c;
         for b in 0..batch {
             let gb = &mut gx[b * self.in_pos * c..(b + 1) * self.in_pos * c];
             let cb = &col[b * self.out_pos * row..(b + 1) * self.out_pos * row];
             for (t, src) in self.table.chunks_exact(self.win).zip(cb.chunks_exact(row)) {
-                for (&p, s) in t.iter().zip(src.chunks_exact(cg)) {
+                for_runs(t, merge, |i, j| {
+                    let p = t[i];
                     if p != NONE {
-                        for (g, v) in gb[p * c + c0..p * c + c0 + cg].iter_mut().zip(s) {
+                        let g = &mut gb[p * c + c0..p * c + c0 + (j - i) * cg];
+                        for (g, v) in g.iter_mut().zip(&src[i * cg..j * cg]) {
                             *g += v;
                         }
                     }
-                }
+                });
             }
         }
     }
@@ -416,6 +420,43 @@ pub(crate) fn data_format_key(keys: &mut Keys<'_>) -> Result<Option<DataFormat>>
             .map(Some)
             .map_err(|e| keys.err(e.to_string())),
     }
+}
+
+/// Calls `f(i, j)` for the runs `i..j` that cut one output position's taps `t`: padding
+/// taps (`NONE`) together, and, when `merge`, taps reading consecutive input positions.
+#[inline(always)]
+fn for_runs(t: &[usize], merge: bool, mut f: impl FnMut(usize, usize)) {
+    let mut i = 0;
+    while i < t.len() {
+        let p = t[i];
+        let mut j = i + 1;
+        if p == NONE {
+            while j < t.len() && t[j] == NONE {
+                j += 1;
+            }
+        } else if merge {
+            while j < t.len() && t[j] == p + (j - i) {
+                j += 1;
+            }
+        }
+        f(i, j);
+        i = j;
+    }
+}
+
+/// `d.copy_from_slice(s)` without a `memcpy` call for the few floats of a one-channel
+/// window row (a call per 4..32 bytes cost more than the copy).
+#[inline(always)]
+fn copy_short(d: &mut [f32], s: &[f32]) {
+    macro_rules! arms {
+        ($($n:literal)*) => {
+            match d.len() {
+                $($n => d[..$n].copy_from_slice(&s[..$n]),)*
+                _ => d.copy_from_slice(s),
+            }
+        };
+    }
+    arms!(1 2 3 4 5 6 7 8)
 }
 
 #[cfg(test)]

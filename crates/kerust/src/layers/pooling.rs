@@ -7,6 +7,7 @@ use super::conv_geom::{
     self as geom, DataFormat, IntoDataFormat, IntoPadding, IntoWindow, Padding, Windows, NONE,
 };
 use super::{base_config, Layer};
+use crate::kernels;
 use crate::rng::Rng;
 use crate::saving::config::Keys;
 use crate::tensor::Tensor;
@@ -29,8 +30,7 @@ pub struct Pool<const N: usize, const MAX: bool> {
     out_shape: Vec<usize>,
     /// Per window: the cells inside the input (average pooling's divisor).
     count: Vec<f32>,
-    /// Per channel: the window's gradient not yet given to a cell (max pooling backward).
-    rem: Vec<f32>,
+    /// Channels-last copies (channels_first data).
     gl: Vec<f32>,
     xl: Vec<f32>,
     yl: Vec<f32>,
@@ -101,7 +101,6 @@ impl<const N: usize, const MAX: bool> Pool<N, MAX> {
             c: 0,
             out_shape: Vec::new(),
             count: Vec::new(),
-            rem: Vec::new(),
             gl: Vec::new(),
             xl: Vec::new(),
             yl: Vec::new(),
@@ -257,7 +256,6 @@ impl<const N: usize, const MAX: bool> Layer for Pool<N, MAX> {
             self.padding,
         )
         .map_err(|_| Error::arg("pool_size", "the pooling window table overflows"))?;
-        self.rem = vec![0.0; c];
         self.c = c;
         self.count = self
             .win
@@ -289,32 +287,40 @@ impl<const N: usize, const MAX: bool> Layer for Pool<N, MAX> {
             self.yl.resize(y.len(), 0.0);
         }
         let out: &mut [f32] = if cl { y.data_mut() } else { &mut self.yl };
-        for b in 0..batch {
-            let xb = &xin[b * ip * c..(b + 1) * ip * c];
-            for (o, t) in self.win.table.chunks_exact(self.win.win).enumerate() {
-                let base = (b * op + o) * c;
-                let row = &mut out[base..base + c];
-                if MAX {
-                    let mut cells = t.iter().filter(|&&p| p != NONE);
-                    let &p0 = cells.next().expect("every window overlaps the input");
-                    row.copy_from_slice(&xb[p0 * c..(p0 + 1) * c]);
-                    for &p in cells {
-                        for (r, &v) in row.iter_mut().zip(&xb[p * c..(p + 1) * c]) {
-                            *r = if v > *r { v } else { *r };
+        let (win, count) = (&self.win, &self.count);
+        // Samples are independent: large batches split over the threads.
+        kernels::split_samples(batch, (0, x.len()), (0, &[]), &mut [out], &|s, bufs| {
+            let [out] = bufs else { unreachable!() };
+            for (b, ob) in s.zip(out.chunks_exact_mut(op * c)) {
+                let xb = &xin[b * ip * c..(b + 1) * ip * c];
+                for ((o, t), row) in win
+                    .table
+                    .chunks_exact(win.win)
+                    .enumerate()
+                    .zip(ob.chunks_exact_mut(c))
+                {
+                    if MAX {
+                        let mut cells = t.iter().filter(|&&p| p != NONE);
+                        let &p0 = cells.next().expect("every window overlaps the input");
+                        row.copy_from_slice(&xb[p0 * c..(p0 + 1) * c]);
+                        for &p in cells {
+                            for (r, &v) in row.iter_mut().zip(&xb[p * c..(p + 1) * c]) {
+                                *r = if v > *r { v } else { *r };
+                            }
                         }
-                    }
-                } else {
-                    row.fill(0.0);
-                    for &p in t.iter().filter(|&&p| p != NONE) {
-                        for (r, v) in row.iter_mut().zip(&xb[p * c..(p + 1) * c]) {
-                            *r += v;
+                    } else {
+                        row.fill(0.0);
+                        for &p in t.iter().filter(|&&p| p != NONE) {
+                            for (r, v) in row.iter_mut().zip(&xb[p * c..(p + 1) * c]) {
+                                *r += v;
+                            }
                         }
+                        let n = count[o];
+                        row.iter_mut().for_each(|r| *r /= n);
                     }
-                    let n = self.count[o];
-                    row.iter_mut().for_each(|r| *r /= n);
                 }
             }
-        }
+        });
         if !cl {
             geom::to_channels_first(&self.yl, batch, c, op, y.data_mut());
         }
@@ -346,49 +352,28 @@ impl<const N: usize, const MAX: bool> Layer for Pool<N, MAX> {
             self.gxl.resize(x.len(), 0.0);
             &mut self.gxl
         };
-        dst.fill(0.0);
-        if MAX {
-            // The gradient goes to the first cell of each window holding the maximum, as
-            // the forward pass chose it.
-            for b in 0..batch {
+        let (win, count) = (&self.win, &self.count);
+        kernels::split_samples(batch, (0, x.len()), (0, &[]), &mut [dst], &|s, bufs| {
+            let [dst] = bufs else { unreachable!() };
+            dst.fill(0.0);
+            for (b, db) in s.zip(dst.chunks_exact_mut(ip * c)) {
                 let xb = &xin[b * ip * c..(b + 1) * ip * c];
-                let db = &mut dst[b * ip * c..(b + 1) * ip * c];
-                for (o, t) in self.win.table.chunks_exact(self.win.win).enumerate() {
+                for (o, t) in win.table.chunks_exact(win.win).enumerate() {
                     let base = (b * op + o) * c;
                     let (yr, gr) = (&yout[base..base + c], &g[base..base + c]);
-                    // Branch-free (the comparisons are unpredictable): `rem` is the
-                    // gradient not yet handed to a cell.
-                    self.rem.copy_from_slice(gr);
-                    for &p in t.iter().filter(|&&p| p != NONE) {
-                        let xr = &xb[p * c..(p + 1) * c];
-                        let dr = &mut db[p * c..(p + 1) * c];
-                        for (((d, r), &xv), &yv) in
-                            dr.iter_mut().zip(self.rem.iter_mut()).zip(xr).zip(yr)
-                        {
-                            // All ones where this cell holds the maximum.
-                            let mask = ((xv == yv) as u32).wrapping_neg();
-                            let bits = r.to_bits();
-                            *d += f32::from_bits(bits & mask);
-                            *r = f32::from_bits(bits & !mask);
+                    if MAX {
+                        max_window_backward(t, c, xb, yr, gr, db);
+                    } else {
+                        let n = count[o];
+                        for &p in t.iter().filter(|&&p| p != NONE) {
+                            for (d, v) in db[p * c..(p + 1) * c].iter_mut().zip(gr) {
+                                *d += v / n;
+                            }
                         }
                     }
                 }
             }
-        } else {
-            for b in 0..batch {
-                let db = &mut dst[b * ip * c..(b + 1) * ip * c];
-                for (o, t) in self.win.table.chunks_exact(self.win.win).enumerate() {
-                    let base = (b * op + o) * c;
-                    let src = &g[base..base + c];
-                    let n = self.count[o];
-                    for &p in t.iter().filter(|&&p| p != NONE) {
-                        for (d, v) in db[p * c..(p + 1) * c].iter_mut().zip(src) {
-                            *d += v / n;
-                        }
-                    }
-                }
-            }
-        }
+        });
         if !cl {
             geom::to_channels_first(&self.gxl, batch, c, ip, gx.data_mut());
         }
@@ -401,5 +386,33 @@ impl<const N: usize, const MAX: bool> Layer for Pool<N, MAX> {
         m.insert("strides".into(), self.strides_or_default().to_vec().into());
         m.insert("data_format".into(), self.data_format.name().into());
         Value::Object(m)
+    }
+}
+
+/// Hands one window's output gradient `gr` to the first cell of the window (`t`, input
+/// positions) that holds the maximum `yr`, as the forward pass chose it; `db` is the
+/// sample's input gradient.
+#[inline]
+fn max_window_backward(t: &[usize], c: usize, xb: &[f32], yr: &[f32], gr: &[f32], db: &mut [f32]) {
+    // Channels in blocks, each with the gradient not yet handed to a cell (`rem`); the
+    // loop is branch-free, as the comparisons are unpredictable.
+    const BLOCK: usize = 64;
+    let mut rem = [0.0f32; BLOCK];
+    for c0 in (0..c).step_by(BLOCK) {
+        let w = BLOCK.min(c - c0);
+        let rem = &mut rem[..w];
+        rem.copy_from_slice(&gr[c0..c0 + w]);
+        let yr = &yr[c0..c0 + w];
+        for &p in t.iter().filter(|&&p| p != NONE) {
+            let xr = &xb[p * c + c0..p * c + c0 + w];
+            let dr = &mut db[p * c + c0..p * c + c0 + w];
+            for (((d, r), &xv), &yv) in dr.iter_mut().zip(rem.iter_mut()).zip(xr).zip(yr) {
+                // All ones where this cell holds the maximum.
+                let mask = ((xv == yv) as u32).wrapping_neg();
+                let bits = r.to_bits();
+                *d += f32::from_bits(bits & mask);
+                *r = f32::from_bits(bits & !mask);
+            }
+        }
     }
 }
