@@ -528,6 +528,44 @@ fn bad_uses_are_errors_naming_the_layer() {
     assert!(e.contains("stateful"), "{e}");
 }
 
+/// The LSTM at batch 32 is large enough for the recurrence to split the batch over
+/// the threads (forward and backward, with and without return_sequences): the weights
+/// after training and the predictions must be the same bits at 1, 2 and 3 threads.
+#[test]
+fn split_recurrence_keeps_the_bits() {
+    for seq in [false, true] {
+        let mut rng = Rng::new(8);
+        let x = ndarray::Array3::from_shape_fn((64, 28, 28), |_| rng.uniform_range(0.0, 1.0));
+        let y = ndarray::Array1::from_shape_fn(64, |i| (i % 10) as f32);
+        let run = |threads: usize| {
+            kerust::set_num_threads(threads);
+            let mut m = Sequential::empty();
+            m.set_seed(6);
+            m.add(LSTM::new(128).return_sequences(seq).input_shape(&[28, 28]))
+                .unwrap();
+            if seq {
+                m.add(LSTM::new(128)).unwrap();
+            }
+            m.add(Dense::new(10).activation("softmax")).unwrap();
+            m.compile("adam", "sparse_categorical_crossentropy", ["accuracy"])
+                .unwrap();
+            let options = FitOptions {
+                epochs: 1,
+                batch_size: 32,
+                verbose: 0,
+                shuffle: false,
+                ..Default::default()
+            };
+            m.fit(&x, &y, options).unwrap();
+            (m.get_weights(), m.predict(&x, 32).unwrap())
+        };
+        let runs: Vec<_> = [1, 2, 3].into_iter().map(run).collect();
+        kerust::set_num_threads(0);
+        assert_eq!(runs[0], runs[1], "return_sequences {seq}");
+        assert_eq!(runs[0], runs[2], "return_sequences {seq}");
+    }
+}
+
 #[test]
 fn training_is_deterministic_across_thread_counts() {
     let run = |threads: usize| {

@@ -433,6 +433,49 @@ impl Rnn {
             _ => None,
         };
         let u = self.params[1].value.data();
+        if in_place && !self.bufs.has_mask && !self.bufs.rec_dropped {
+            // The fused LSTM without masks: the samples are independent, so the threads
+            // each take rows of the batch for the whole sequence, keeping the recurrent
+            // kernel in their own cache and the state rows they write to themselves.
+            let bf = &mut self.bufs;
+            for s in 0..nt {
+                let (hs, hn) = bf.h.split_at_mut((s + 1) * bh);
+                let hp = &hs[s * bh..];
+                let (cs, cn) = bf.c.split_at_mut((s + 1) * bh);
+                let cp = &cs[s * bh..];
+                split_rows(
+                    nb,
+                    nt * nb * h * gh,
+                    gh,
+                    &mut [
+                        &mut bf.xp[s * nb * gh..(s + 1) * nb * gh],
+                        &mut hn[..bh],
+                        &mut cn[..bh],
+                        &mut bf.ac[s * bh..(s + 1) * bh],
+                    ],
+                    &|r, bufs| {
+                        let [pre, hn, cn, ac] = bufs else {
+                            unreachable!()
+                        };
+                        if s > 0 {
+                            let hp = &hp[r.start * h..r.end * h];
+                            kernels::matmul(pre, hp, u, r.len(), h, gh, true);
+                        }
+                        for (i, b) in r.enumerate() {
+                            lstm_forward_row(
+                                &mut pre[i * gh..(i + 1) * gh],
+                                &cp[b * h..(b + 1) * h],
+                                &mut cn[i * h..(i + 1) * h],
+                                &mut ac[i * h..(i + 1) * h],
+                                &mut hn[i * h..(i + 1) * h],
+                            );
+                        }
+                    },
+                );
+            }
+            self.bufs.gates_consumed = false;
+            return;
+        }
         for s in 0..nt {
             let t = if self.go_backwards { nt - 1 - s } else { s };
             let bf = &mut self.bufs;
@@ -575,7 +618,53 @@ impl Rnn {
         transpose(&mut self.bufs.ut, self.params[1].value.data(), h, gh);
         // Taken out of the buffers for the loop, which borrows them mutably; put back after.
         let ut = std::mem::take(&mut self.bufs.ut);
-        for s in (0..nt).rev() {
+        let fast = in_place && !self.bufs.has_mask && !self.bufs.rec_dropped;
+        for s in (0..nt).rev().filter(|_| fast) {
+            // As in `run_steps`: the threads each take rows of the batch.
+            let bf = &mut self.bufs;
+            let seq = self.return_sequences;
+            let (cs, acs) = (&bf.c[s * bh..(s + 1) * bh], &bf.ac[s * bh..(s + 1) * bh]);
+            let gyd = gy.data();
+            split_rows(
+                nb,
+                nt * nb * h * gh,
+                h,
+                &mut [
+                    &mut bf.dzr[s * nb * gh..(s + 1) * nb * gh],
+                    &mut bf.dh,
+                    &mut bf.dc,
+                    &mut bf.dh_prev,
+                ],
+                &|r, bufs| {
+                    let [dz, dh, dc, dp] = bufs else {
+                        unreachable!()
+                    };
+                    for (i, b) in r.clone().enumerate() {
+                        let dhb = &mut dh[i * h..(i + 1) * h];
+                        if seq {
+                            let src = &gyd[(b * nt + s) * h..(b * nt + s + 1) * h];
+                            for (a, &v) in dhb.iter_mut().zip(src) {
+                                *a += v;
+                            }
+                        }
+                        lstm_backward_row(
+                            &mut dz[i * gh..(i + 1) * gh],
+                            &cs[b * h..(b + 1) * h],
+                            &acs[b * h..(b + 1) * h],
+                            dhb,
+                            &mut dc[i * h..(i + 1) * h],
+                        );
+                    }
+                    if s > 0 {
+                        kernels::matmul(dp, dz, &ut, r.len(), gh, h, false);
+                    }
+                },
+            );
+            if s > 0 {
+                std::mem::swap(&mut bf.dh, &mut bf.dh_prev);
+            }
+        }
+        for s in (0..nt).rev().filter(|_| !fast) {
             let t = if self.go_backwards { nt - 1 - s } else { s };
             let bf = &mut self.bufs;
             if self.return_sequences {
@@ -971,6 +1060,19 @@ vmath::multiversion! {
 
 /// `dst = srcᵀ` for a row-major `src` of `rows x cols`, by square tiles so that both sides
 /// are read and written a cache line at a time.
+/// Runs a recurrent step's work over the `nb` rows of the batch, split over the threads
+/// when the whole sequence's products (`work` multiply-adds) are large; the step's product
+/// has `n` output columns (the split keeps its bits).
+fn split_rows(
+    nb: usize,
+    work: usize,
+    n: usize,
+    outs: &mut [&mut [f32]],
+    f: &kernels::cpu::SampleJob,
+) {
+    kernels::split_samples(nb, (work, 0), (1, &[n]), outs, f);
+}
+
 fn transpose(dst: &mut Vec<f32>, src: &[f32], rows: usize, cols: usize) {
     const TILE: usize = 16;
     dst.resize(rows * cols, 0.0);
