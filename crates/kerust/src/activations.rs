@@ -13,6 +13,7 @@
 //! it learns: use it only for the last layer of a model you do not train by gradient) and
 //! `arctan` (output in (-pi/2, pi/2)).
 
+use crate::kernels;
 use crate::{Error, Result};
 use std::str::FromStr;
 
@@ -280,6 +281,37 @@ impl Activation {
         self.forward_inplace(y, shape);
     }
 
+    /// [`forward_inplace`](Self::forward_inplace) over a batch (`shape[0]` samples), split
+    /// by samples over the threads when it is large: every sample's values are computed
+    /// alone, so the result is the same at any thread count.
+    pub(crate) fn forward_inplace_batch(&self, x: &mut [f32], shape: &[usize]) {
+        if shape.len() > MAX_PART_AXES {
+            return self.forward_inplace(x, shape);
+        }
+        let batch = shape.first().copied().unwrap_or(1);
+        let len = x.len();
+        kernels::split_samples(batch, (0, len), (0, &[]), &mut [x], &|s, bufs| {
+            let [xp] = bufs else { unreachable!() };
+            self.forward_inplace(xp, &part_shape(shape, s.len()));
+        });
+    }
+
+    /// [`backward`](Self::backward) over a batch, split by samples as
+    /// [`forward_inplace_batch`](Self::forward_inplace_batch) is.
+    pub(crate) fn backward_batch(&self, x: &[f32], y: &[f32], g: &mut [f32], shape: &[usize]) {
+        if shape.len() > MAX_PART_AXES {
+            return self.backward(x, y, g, shape);
+        }
+        let batch = shape.first().copied().unwrap_or(1);
+        let (len, per) = (g.len(), g.len() / batch.max(1));
+        kernels::split_samples(batch, (0, len), (0, &[]), &mut [g], &|s, bufs| {
+            let [gp] = bufs else { unreachable!() };
+            let r = s.start * per..s.end * per;
+            let xp = if x.is_empty() { x } else { &x[r.clone()] };
+            self.backward(xp, &y[r], gp, &part_shape(shape, s.len()));
+        });
+    }
+
     /// `x = f(x)` in place.
     pub fn forward_inplace(&self, x: &mut [f32], shape: &[usize]) {
         #[inline(always)]
@@ -544,6 +576,31 @@ fn softmax_backward(y: &[f32], g: &mut [f32], shape: &[usize], axis: isize, log:
                 }
             }
         }
+    }
+}
+
+/// The most axes a shape split by samples may have (Conv3D's outputs have 5).
+const MAX_PART_AXES: usize = 6;
+
+/// `shape` (at most [`MAX_PART_AXES`] axes) with its batch axis set to `batch`, on the
+/// stack: a training step allocates nothing.
+fn part_shape(shape: &[usize], batch: usize) -> PartShape {
+    let mut dims = [0; MAX_PART_AXES];
+    let n = shape.len();
+    dims[..n].copy_from_slice(&shape[..n]);
+    if n > 0 {
+        dims[0] = batch;
+    }
+    PartShape(dims, n)
+}
+
+/// A small shape held by value (see [`part_shape`]).
+struct PartShape([usize; MAX_PART_AXES], usize);
+
+impl std::ops::Deref for PartShape {
+    type Target = [usize];
+    fn deref(&self) -> &[usize] {
+        &self.0[..self.1]
     }
 }
 

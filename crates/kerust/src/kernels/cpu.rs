@@ -5,42 +5,6 @@ use gemm::Parallelism;
 use std::ops::Range;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-/// Compiles `$body` three times (AVX-512, AVX2 with FMA, baseline) and picks one at run
-/// time. The compiler never fuses multiplies and adds on its own, `mul_add` is one rounding
-/// everywhere (an instruction, or libm's `fmaf` on the baseline), and sqrt/div are exact
-/// IEEE operations at every width, so all three give bit-identical results.
-macro_rules! multiversion {
-    ($(#[$doc:meta])* $vis:vis fn $name:ident($($arg:ident: $ty:ty),* $(,)?) $body:block) => {
-        $(#[$doc])*
-        #[allow(clippy::too_many_arguments)]
-        $vis fn $name($($arg: $ty),*) {
-            #[inline(always)]
-            #[allow(clippy::too_many_arguments)]
-            fn body($($arg: $ty),*) $body
-            #[cfg(target_arch = "x86_64")]
-            {
-                #[target_feature(enable = "avx512f,fma")]
-                #[allow(clippy::too_many_arguments)]
-                unsafe fn v4($($arg: $ty),*) { body($($arg),*) }
-                #[target_feature(enable = "avx2,fma")]
-                #[allow(clippy::too_many_arguments)]
-                unsafe fn v3($($arg: $ty),*) { body($($arg),*) }
-                if std::arch::is_x86_feature_detected!("avx512f") {
-                    // SAFETY: the CPU supports the instructions `v4` was compiled for.
-                    return unsafe { v4($($arg),*) };
-                }
-                if std::arch::is_x86_feature_detected!("avx2")
-                    && std::arch::is_x86_feature_detected!("fma")
-                {
-                    // SAFETY: as above, for AVX2.
-                    return unsafe { v3($($arg),*) };
-                }
-            }
-            body($($arg),*)
-        }
-    };
-}
-
 static NUM_THREADS: AtomicUsize = AtomicUsize::new(0);
 
 /// Products of fewer multiply-adds run on one thread; larger ones are split over the

@@ -26,47 +26,6 @@
 //! assert!((t[0] - 0.5f32.tanh()).abs() <= 1e-7);
 //! ```
 
-/// Compiles `$body` three times (AVX-512, AVX2 + FMA, baseline) and picks one at run time.
-/// The same pattern as the kernels in `cpu.rs`; the AVX2 copy also enables FMA, which
-/// `mul_add` needs to be one instruction.
-macro_rules! multiversion {
-    ($(#[$doc:meta])* $vis:vis fn $name:ident($($arg:ident: $ty:ty),* $(,)?) $body:block) => {
-        $(#[$doc])*
-        #[allow(clippy::too_many_arguments)]
-        $vis fn $name($($arg: $ty),*) {
-            #[inline(always)]
-            #[allow(clippy::too_many_arguments)]
-            fn body($($arg: $ty),*) $body
-            #[cfg(target_arch = "x86_64")]
-            {
-                #[target_feature(enable = "avx512f,fma")]
-                #[allow(clippy::too_many_arguments)]
-                unsafe fn v4($($arg: $ty),*) { body($($arg),*) }
-                #[target_feature(enable = "avx2,fma")]
-                #[allow(clippy::too_many_arguments)]
-                unsafe fn v3($($arg: $ty),*) { body($($arg),*) }
-                if std::arch::is_x86_feature_detected!("avx512f")
-                    && std::arch::is_x86_feature_detected!("fma")
-                {
-                    // SAFETY: the CPU supports the instructions `v4` was compiled for.
-                    return unsafe { v4($($arg),*) };
-                }
-                if std::arch::is_x86_feature_detected!("avx2")
-                    && std::arch::is_x86_feature_detected!("fma")
-                {
-                    // SAFETY: as above, for AVX2 and FMA.
-                    return unsafe { v3($($arg),*) };
-                }
-            }
-            body($($arg),*)
-        }
-    };
-}
-
-/// Other kernels that inline [`sigmoid1`] or [`tanh1`] into their own loops (the fused
-/// recurrent cells) use the same dispatch.
-pub(crate) use multiversion;
-
 /// `1.5 * 2^23`: adding it rounds a float of magnitude below `2^22` to an integer (ties to
 /// even), which then sits in the low bits of the sum.
 const ROUNDER: f32 = 12_582_912.0;

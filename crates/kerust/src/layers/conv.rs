@@ -542,7 +542,9 @@ impl<const N: usize> Layer for Conv<N> {
         }
         let kernel = self.params[0].value.data();
         let bias = self.params.get(1).map(|b| b.value.data());
-        if g == 1 && cl {
+        // One group, channels last: split by samples, bias included.
+        let fused = g == 1 && cl;
+        if fused {
             // Each thread lays out the windows of its own samples and multiplies them: the
             // columns stay in the cache of the core that uses them.
             let (win, in_pos, out_pos) = (&self.win, self.win.in_pos, self.win.out_pos);
@@ -560,23 +562,24 @@ impl<const N: usize> Layer for Conv<N> {
                     }
                 },
             );
-        }
-        for gi in (0..g).filter(|_| g > 1 || !cl) {
-            let col = &mut self.col[gi * rows * kdim..(gi + 1) * rows * kdim];
-            self.win.im2col(xin, batch, c, gi * cg, cg, col);
-            if g == 1 {
-                let dst: &mut [f32] = if cl { y.data_mut() } else { &mut self.yl };
-                kernels::matmul(dst, col, kernel, rows, kdim, f, false);
-            } else {
-                // This group's kernel columns, contiguous.
-                self.wg.resize(kdim * fg, 0.0);
-                for (r, w) in self.wg.chunks_exact_mut(fg).enumerate() {
-                    w.copy_from_slice(&kernel[r * f + gi * fg..r * f + (gi + 1) * fg]);
-                }
-                self.gl.resize(rows * fg, 0.0);
-                kernels::matmul(&mut self.gl, col, &self.wg, rows, kdim, fg, false);
-                for (dst, src) in self.yl.chunks_exact_mut(f).zip(self.gl.chunks_exact(fg)) {
-                    dst[gi * fg..(gi + 1) * fg].copy_from_slice(src);
+        } else {
+            for gi in 0..g {
+                let col = &mut self.col[gi * rows * kdim..(gi + 1) * rows * kdim];
+                self.win.im2col(xin, batch, c, gi * cg, cg, col);
+                if g == 1 {
+                    // (Channels first: channels last took the split path above.)
+                    kernels::matmul(&mut self.yl, col, kernel, rows, kdim, f, false);
+                } else {
+                    // This group's kernel columns, contiguous.
+                    self.wg.resize(kdim * fg, 0.0);
+                    for (r, w) in self.wg.chunks_exact_mut(fg).enumerate() {
+                        w.copy_from_slice(&kernel[r * f + gi * fg..r * f + (gi + 1) * fg]);
+                    }
+                    self.gl.resize(rows * fg, 0.0);
+                    kernels::matmul(&mut self.gl, col, &self.wg, rows, kdim, fg, false);
+                    for (dst, src) in self.yl.chunks_exact_mut(f).zip(self.gl.chunks_exact(fg)) {
+                        dst[gi * fg..(gi + 1) * fg].copy_from_slice(src);
+                    }
                 }
             }
         }
@@ -584,7 +587,7 @@ impl<const N: usize> Layer for Conv<N> {
             y.data_mut().copy_from_slice(&self.yl);
         }
         let zl: &mut [f32] = if cl { y.data_mut() } else { &mut self.yl };
-        if let (Some(b), false) = (bias, g == 1 && cl) {
+        if let (Some(b), false) = (bias, fused) {
             kernels::add_bias_rows(zl, b);
         }
         if !cl {
@@ -596,18 +599,8 @@ impl<const N: usize> Layer for Conv<N> {
         }
         self.act_shape.clear();
         self.act_shape.extend_from_slice(y.shape());
-        let (act, shape) = (self.activation, &self.act_shape);
-        let len = y.len();
-        kernels::split_samples(
-            batch,
-            (0, len),
-            (0, &[]),
-            &mut [y.data_mut()],
-            &|s, bufs| {
-                let [yp] = bufs else { unreachable!() };
-                act.forward_inplace(yp, &part_shape(shape, s.len()));
-            },
-        );
+        self.activation
+            .forward_inplace_batch(y.data_mut(), &self.act_shape);
     }
 
     fn backward(&mut self, x: &Tensor, y: &Tensor, gy: &mut Tensor, gx: Option<&mut Tensor>) {
@@ -625,20 +618,8 @@ impl<const N: usize> Layer for Conv<N> {
             } else {
                 self.z.data()
             };
-            let (act, shape, per) = (self.activation, y.shape(), y.len() / batch.max(1));
-            let len = y.len();
-            kernels::split_samples(
-                batch,
-                (0, len),
-                (0, &[]),
-                &mut [gy.data_mut()],
-                &|s, bufs| {
-                    let [gp] = bufs else { unreachable!() };
-                    let r = s.start * per..s.end * per;
-                    let zp = if z.is_empty() { z } else { &z[r.clone()] };
-                    act.backward(zp, &y.data()[r], gp, &part_shape(shape, s.len()));
-                },
-            );
+            self.activation
+                .backward_batch(z, y.data(), gy.data_mut(), y.shape());
         }
         // dL/dz, channels last.
         let gz: &[f32] = if cl {
@@ -782,26 +763,5 @@ impl<const N: usize> Layer for Conv<N> {
         );
         m.insert("activity_regularizer".into(), Value::Null);
         Value::Object(m)
-    }
-}
-
-/// `shape` with its batch axis set to `batch`, on the stack (up to 6 axes: Conv3D's 5).
-fn part_shape(shape: &[usize], batch: usize) -> PartShape {
-    let mut dims = [0; 6];
-    let n = shape.len().min(6);
-    dims[..n].copy_from_slice(&shape[..n]);
-    if n > 0 {
-        dims[0] = batch;
-    }
-    PartShape(dims, n)
-}
-
-/// A small shape held by value (see [`part_shape`]).
-struct PartShape([usize; 6], usize);
-
-impl std::ops::Deref for PartShape {
-    type Target = [usize];
-    fn deref(&self) -> &[usize] {
-        &self.0[..self.1]
     }
 }

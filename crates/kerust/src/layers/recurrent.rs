@@ -403,6 +403,115 @@ impl Rnn {
 
     /// The recurrence itself, from the laid-out input `xs` and the masks that `forward`
     /// drew: gates, states and, when the layer keeps them, everything backward reads.
+    /// Whether the batch's rows are independent through the whole sequence: the fused LSTM
+    /// cell without masks or recurrent dropout.
+    fn rows_independent(&self) -> bool {
+        self.bufs.gates_in_xp && !self.bufs.has_mask && !self.bufs.rec_dropped
+    }
+
+    /// The steps of the fused LSTM when [`rows_independent`](Self::rows_independent)
+    /// (after the input projection): the threads each take rows of the batch for the whole
+    /// sequence, keeping the recurrent kernel in their own cache and the state rows they
+    /// write to themselves.
+    fn run_steps_split(&mut self) {
+        let (nt, h) = (self.steps, self.units);
+        let gh = self.cell.gates() * h;
+        let nb = self.bufs.batch;
+        let bh = nb * h;
+        let u = self.params[1].value.data();
+        let bf = &mut self.bufs;
+        for s in 0..nt {
+            let (hs, hn) = bf.h.split_at_mut((s + 1) * bh);
+            let hp = &hs[s * bh..];
+            let (cs, cn) = bf.c.split_at_mut((s + 1) * bh);
+            let cp = &cs[s * bh..];
+            split_rows(
+                nb,
+                nt * nb * h * gh,
+                gh,
+                &mut [
+                    &mut bf.xp[s * nb * gh..(s + 1) * nb * gh],
+                    &mut hn[..bh],
+                    &mut cn[..bh],
+                    &mut bf.ac[s * bh..(s + 1) * bh],
+                ],
+                &|r, bufs| {
+                    let [pre, hn, cn, ac] = bufs else {
+                        unreachable!()
+                    };
+                    if s > 0 {
+                        let hp = &hp[r.start * h..r.end * h];
+                        kernels::matmul(pre, hp, u, r.len(), h, gh, true);
+                    }
+                    for (i, b) in r.enumerate() {
+                        lstm_forward_row(
+                            &mut pre[i * gh..(i + 1) * gh],
+                            &cp[b * h..(b + 1) * h],
+                            &mut cn[i * h..(i + 1) * h],
+                            &mut ac[i * h..(i + 1) * h],
+                            &mut hn[i * h..(i + 1) * h],
+                        );
+                    }
+                },
+            );
+        }
+    }
+
+    /// The backward steps of the fused LSTM when [`rows_independent`](Self::rows_independent):
+    /// as in [`run_steps_split`](Self::run_steps_split), the threads each take rows of the
+    /// batch; `ut` is the transposed recurrent kernel.
+    fn backward_rows_split(&mut self, gy: &Tensor, ut: &[f32]) {
+        let (nt, h) = (self.steps, self.units);
+        let gh = self.cell.gates() * h;
+        let nb = self.bufs.batch;
+        let bh = nb * h;
+        for s in (0..nt).rev() {
+            // As in `run_steps`: the threads each take rows of the batch.
+            let bf = &mut self.bufs;
+            let seq = self.return_sequences;
+            let (cs, acs) = (&bf.c[s * bh..(s + 1) * bh], &bf.ac[s * bh..(s + 1) * bh]);
+            let gyd = gy.data();
+            split_rows(
+                nb,
+                nt * nb * h * gh,
+                h,
+                &mut [
+                    &mut bf.dzr[s * nb * gh..(s + 1) * nb * gh],
+                    &mut bf.dh,
+                    &mut bf.dc,
+                    &mut bf.dh_prev,
+                ],
+                &|r, bufs| {
+                    let [dz, dh, dc, dp] = bufs else {
+                        unreachable!()
+                    };
+                    for (i, b) in r.clone().enumerate() {
+                        let dhb = &mut dh[i * h..(i + 1) * h];
+                        if seq {
+                            let src = &gyd[(b * nt + s) * h..(b * nt + s + 1) * h];
+                            for (a, &v) in dhb.iter_mut().zip(src) {
+                                *a += v;
+                            }
+                        }
+                        lstm_backward_row(
+                            &mut dz[i * gh..(i + 1) * gh],
+                            &cs[b * h..(b + 1) * h],
+                            &acs[b * h..(b + 1) * h],
+                            dhb,
+                            &mut dc[i * h..(i + 1) * h],
+                        );
+                    }
+                    if s > 0 {
+                        kernels::matmul(dp, dz, ut, r.len(), gh, h, false);
+                    }
+                },
+            );
+            if s > 0 {
+                std::mem::swap(&mut bf.dh, &mut bf.dh_prev);
+            }
+        }
+    }
+
     fn run_steps(&mut self) {
         let (nt, d, h) = (self.steps, self.in_dim, self.units);
         let g = self.cell.gates();
@@ -433,46 +542,8 @@ impl Rnn {
             _ => None,
         };
         let u = self.params[1].value.data();
-        if in_place && !self.bufs.has_mask && !self.bufs.rec_dropped {
-            // The fused LSTM without masks: the samples are independent, so the threads
-            // each take rows of the batch for the whole sequence, keeping the recurrent
-            // kernel in their own cache and the state rows they write to themselves.
-            let bf = &mut self.bufs;
-            for s in 0..nt {
-                let (hs, hn) = bf.h.split_at_mut((s + 1) * bh);
-                let hp = &hs[s * bh..];
-                let (cs, cn) = bf.c.split_at_mut((s + 1) * bh);
-                let cp = &cs[s * bh..];
-                split_rows(
-                    nb,
-                    nt * nb * h * gh,
-                    gh,
-                    &mut [
-                        &mut bf.xp[s * nb * gh..(s + 1) * nb * gh],
-                        &mut hn[..bh],
-                        &mut cn[..bh],
-                        &mut bf.ac[s * bh..(s + 1) * bh],
-                    ],
-                    &|r, bufs| {
-                        let [pre, hn, cn, ac] = bufs else {
-                            unreachable!()
-                        };
-                        if s > 0 {
-                            let hp = &hp[r.start * h..r.end * h];
-                            kernels::matmul(pre, hp, u, r.len(), h, gh, true);
-                        }
-                        for (i, b) in r.enumerate() {
-                            lstm_forward_row(
-                                &mut pre[i * gh..(i + 1) * gh],
-                                &cp[b * h..(b + 1) * h],
-                                &mut cn[i * h..(i + 1) * h],
-                                &mut ac[i * h..(i + 1) * h],
-                                &mut hn[i * h..(i + 1) * h],
-                            );
-                        }
-                    },
-                );
-            }
+        if self.rows_independent() {
+            self.run_steps_split();
             self.bufs.gates_consumed = false;
             return;
         }
@@ -535,27 +606,15 @@ impl Rnn {
                     }
                     Cell::Lstm => {
                         let (cs, cn) = bf.c.split_at_mut((s + 1) * bh);
-                        let cp = &cs[s * bh + b * h..s * bh + (b + 1) * h];
-                        let cnb = &mut cn[b * h..(b + 1) * h];
-                        let acb = &mut bf.ac[s * bh + b * h..s * bh + (b + 1) * h];
-                        for (k, (p, q)) in post
-                            .chunks_exact_mut(h)
-                            .zip(pre.chunks_exact(h))
-                            .enumerate()
-                        {
-                            if k == 2 {
-                                act.forward(q, p, &row);
-                            } else {
-                                ract.forward(q, p, &row);
-                            }
-                        }
-                        for j in 0..h {
-                            cnb[j] = post[h + j] * cp[j] + post[j] * post[2 * h + j];
-                        }
-                        act.forward(cnb, acb, &row);
-                        for j in 0..h {
-                            hnb[j] = post[3 * h + j] * acb[j];
-                        }
+                        lstm_general_forward_row(
+                            (act, ract),
+                            pre,
+                            post,
+                            &cs[s * bh + b * h..s * bh + (b + 1) * h],
+                            &mut cn[b * h..(b + 1) * h],
+                            &mut bf.ac[s * bh + b * h..s * bh + (b + 1) * h],
+                            hnb,
+                        );
                     }
                     Cell::Gru => {
                         let rr = &bf.rec[b * gh..(b + 1) * gh];
@@ -618,177 +677,124 @@ impl Rnn {
         transpose(&mut self.bufs.ut, self.params[1].value.data(), h, gh);
         // Taken out of the buffers for the loop, which borrows them mutably; put back after.
         let ut = std::mem::take(&mut self.bufs.ut);
-        let fast = in_place && !self.bufs.has_mask && !self.bufs.rec_dropped;
-        for s in (0..nt).rev().filter(|_| fast) {
-            // As in `run_steps`: the threads each take rows of the batch.
-            let bf = &mut self.bufs;
-            let seq = self.return_sequences;
-            let (cs, acs) = (&bf.c[s * bh..(s + 1) * bh], &bf.ac[s * bh..(s + 1) * bh]);
-            let gyd = gy.data();
-            split_rows(
-                nb,
-                nt * nb * h * gh,
-                h,
-                &mut [
-                    &mut bf.dzr[s * nb * gh..(s + 1) * nb * gh],
-                    &mut bf.dh,
-                    &mut bf.dc,
-                    &mut bf.dh_prev,
-                ],
-                &|r, bufs| {
-                    let [dz, dh, dc, dp] = bufs else {
-                        unreachable!()
-                    };
-                    for (i, b) in r.clone().enumerate() {
-                        let dhb = &mut dh[i * h..(i + 1) * h];
-                        if seq {
-                            let src = &gyd[(b * nt + s) * h..(b * nt + s + 1) * h];
-                            for (a, &v) in dhb.iter_mut().zip(src) {
-                                *a += v;
-                            }
+        if self.rows_independent() {
+            self.backward_rows_split(gy, &ut);
+        } else {
+            for s in (0..nt).rev() {
+                let t = if self.go_backwards { nt - 1 - s } else { s };
+                let bf = &mut self.bufs;
+                if self.return_sequences {
+                    for b in 0..nb {
+                        if self.zero_output_for_mask && bf.has_mask && bf.mask[b * nt + t] == 0.0 {
+                            continue;
                         }
-                        lstm_backward_row(
-                            &mut dz[i * gh..(i + 1) * gh],
-                            &cs[b * h..(b + 1) * h],
-                            &acs[b * h..(b + 1) * h],
-                            dhb,
-                            &mut dc[i * h..(i + 1) * h],
-                        );
+                        let src = &gy.data()[(b * nt + s) * h..(b * nt + s + 1) * h];
+                        for (a, &v) in bf.dh[b * h..(b + 1) * h].iter_mut().zip(src) {
+                            *a += v;
+                        }
                     }
-                    if s > 0 {
-                        kernels::matmul(dp, dz, &ut, r.len(), gh, h, false);
-                    }
-                },
-            );
-            if s > 0 {
-                std::mem::swap(&mut bf.dh, &mut bf.dh_prev);
-            }
-        }
-        for s in (0..nt).rev().filter(|_| !fast) {
-            let t = if self.go_backwards { nt - 1 - s } else { s };
-            let bf = &mut self.bufs;
-            if self.return_sequences {
+                }
                 for b in 0..nb {
-                    if self.zero_output_for_mask && bf.has_mask && bf.mask[b * nt + t] == 0.0 {
+                    let off = (s * nb + b) * gh;
+                    let masked = bf.has_mask && bf.mask[b * nt + t] == 0.0;
+                    if masked {
+                        bf.dzr[off..off + gh].fill(0.0);
+                        if cell == Cell::Gru {
+                            bf.dzx[off..off + gh].fill(0.0);
+                        }
                         continue;
                     }
-                    let src = &gy.data()[(b * nt + s) * h..(b * nt + s + 1) * h];
-                    for (a, &v) in bf.dh[b * h..(b + 1) * h].iter_mut().zip(src) {
-                        *a += v;
+                    let dh = &bf.dh[b * h..(b + 1) * h];
+                    let dz = &mut bf.dzr[off..off + gh];
+                    if in_place {
+                        lstm_backward_row(
+                            dz,
+                            &bf.c[s * bh + b * h..s * bh + (b + 1) * h],
+                            &bf.ac[s * bh + b * h..s * bh + (b + 1) * h],
+                            dh,
+                            &mut bf.dc[b * h..(b + 1) * h],
+                        );
+                        continue;
                     }
-                }
-            }
-            for b in 0..nb {
-                let off = (s * nb + b) * gh;
-                let masked = bf.has_mask && bf.mask[b * nt + t] == 0.0;
-                if masked {
-                    bf.dzr[off..off + gh].fill(0.0);
-                    if cell == Cell::Gru {
-                        bf.dzx[off..off + gh].fill(0.0);
-                    }
-                    continue;
-                }
-                let dh = &bf.dh[b * h..(b + 1) * h];
-                let dz = &mut bf.dzr[off..off + gh];
-                if in_place {
-                    lstm_backward_row(
-                        dz,
-                        &bf.c[s * bh + b * h..s * bh + (b + 1) * h],
-                        &bf.ac[s * bh + b * h..s * bh + (b + 1) * h],
-                        dh,
-                        &mut bf.dc[b * h..(b + 1) * h],
-                    );
-                    continue;
-                }
-                let pre = &bf.xp[off..off + gh];
-                let post = &bf.post[off..off + gh];
-                match cell {
-                    Cell::Simple => {
-                        dz.copy_from_slice(dh);
-                        act.backward(pre, post, dz, &row);
-                    }
-                    Cell::Lstm => {
-                        let cp = &bf.c[s * bh + b * h..s * bh + (b + 1) * h];
-                        let cn = &bf.c[(s + 1) * bh + b * h..(s + 1) * bh + (b + 1) * h];
-                        let ac = &bf.ac[s * bh + b * h..s * bh + (b + 1) * h];
-                        let dc = &mut bf.dc[b * h..(b + 1) * h];
-                        // d(activation(c)) = dh * o, through the activation into dc.
-                        let (dzi, rest) = dz.split_at_mut(h);
-                        let (dzf, rest) = rest.split_at_mut(h);
-                        let (dzg, dzo) = rest.split_at_mut(h);
-                        for j in 0..h {
-                            dzg[j] = dh[j] * post[3 * h + j];
+                    let pre = &bf.xp[off..off + gh];
+                    let post = &bf.post[off..off + gh];
+                    match cell {
+                        Cell::Simple => {
+                            dz.copy_from_slice(dh);
+                            act.backward(pre, post, dz, &row);
                         }
-                        act.backward(cn, ac, dzg, &row);
-                        for j in 0..h {
-                            let dct = dc[j] + dzg[j];
-                            dzo[j] = dh[j] * ac[j];
-                            dzi[j] = dct * post[2 * h + j];
-                            dzf[j] = dct * cp[j];
-                            dzg[j] = dct * post[j];
-                            dc[j] = dct * post[h + j];
+                        Cell::Lstm => {
+                            let cp = &bf.c[s * bh + b * h..s * bh + (b + 1) * h];
+                            let cn = &bf.c[(s + 1) * bh + b * h..(s + 1) * bh + (b + 1) * h];
+                            let ac = &bf.ac[s * bh + b * h..s * bh + (b + 1) * h];
+                            let dc = &mut bf.dc[b * h..(b + 1) * h];
+                            lstm_general_backward_row(
+                                (act, ract),
+                                pre,
+                                post,
+                                [cp, cn, ac],
+                                dh,
+                                dc,
+                                dz,
+                            );
                         }
-                        ract.backward(&pre[..h], &post[..h], dzi, &row);
-                        ract.backward(&pre[h..2 * h], &post[h..2 * h], dzf, &row);
-                        act.backward(&pre[2 * h..3 * h], &post[2 * h..3 * h], dzg, &row);
-                        ract.backward(&pre[3 * h..], &post[3 * h..], dzo, &row);
-                    }
-                    Cell::Gru => {
-                        let hp = &bf.h[s * bh + b * h..s * bh + (b + 1) * h];
-                        let rh = &bf.rh[s * bh + b * h..s * bh + (b + 1) * h];
-                        let (dzz, rest) = dz.split_at_mut(h);
-                        let (dzrr, dzh) = rest.split_at_mut(h);
-                        for j in 0..h {
-                            dzz[j] = dh[j] * (hp[j] - post[2 * h + j]);
-                            dzh[j] = dh[j] * (1.0 - post[j]);
-                        }
-                        act.backward(&pre[2 * h..], &post[2 * h..], dzh, &row);
-                        for j in 0..h {
-                            dzrr[j] = dzh[j] * rh[j];
-                        }
-                        ract.backward(&pre[..h], &post[..h], dzz, &row);
-                        ract.backward(&pre[h..2 * h], &post[h..2 * h], dzrr, &row);
-                        bf.dzx[off..off + gh].copy_from_slice(dz);
-                        // The recurrent side of the candidate passes through the reset gate.
-                        for j in 0..h {
-                            dz[2 * h + j] *= post[h + j];
+                        Cell::Gru => {
+                            let hp = &bf.h[s * bh + b * h..s * bh + (b + 1) * h];
+                            let rh = &bf.rh[s * bh + b * h..s * bh + (b + 1) * h];
+                            let (dzz, rest) = dz.split_at_mut(h);
+                            let (dzrr, dzh) = rest.split_at_mut(h);
+                            for j in 0..h {
+                                dzz[j] = dh[j] * (hp[j] - post[2 * h + j]);
+                                dzh[j] = dh[j] * (1.0 - post[j]);
+                            }
+                            act.backward(&pre[2 * h..], &post[2 * h..], dzh, &row);
+                            for j in 0..h {
+                                dzrr[j] = dzh[j] * rh[j];
+                            }
+                            ract.backward(&pre[..h], &post[..h], dzz, &row);
+                            ract.backward(&pre[h..2 * h], &post[h..2 * h], dzrr, &row);
+                            bf.dzx[off..off + gh].copy_from_slice(dz);
+                            // The recurrent side of the candidate passes through the reset gate.
+                            for j in 0..h {
+                                dz[2 * h + j] *= post[h + j];
+                            }
                         }
                     }
                 }
-            }
-            if s == 0 {
-                break;
-            }
-            // dL/dh_{s-1}: through the recurrent kernel, the dropout mask, and the direct
-            // paths (GRU's update gate, masked timesteps).
-            kernels::matmul(
-                &mut bf.dh_prev,
-                &bf.dzr[s * nb * gh..(s + 1) * nb * gh],
-                &ut,
-                nb,
-                gh,
-                h,
-                false,
-            );
-            if bf.rec_dropped {
-                for (v, &m) in bf.dh_prev.iter_mut().zip(&bf.rec_mask) {
-                    *v *= m;
+                if s == 0 {
+                    break;
                 }
-            }
-            for b in 0..nb {
-                let masked = bf.has_mask && bf.mask[b * nt + t] == 0.0;
-                let dp = &mut bf.dh_prev[b * h..(b + 1) * h];
-                let dh = &bf.dh[b * h..(b + 1) * h];
-                if masked {
-                    dp.copy_from_slice(dh);
-                } else if cell == Cell::Gru {
-                    let z = &bf.post[(s * nb + b) * gh..(s * nb + b) * gh + h];
-                    for j in 0..h {
-                        dp[j] += dh[j] * z[j];
+                // dL/dh_{s-1}: through the recurrent kernel, the dropout mask, and the direct
+                // paths (GRU's update gate, masked timesteps).
+                kernels::matmul(
+                    &mut bf.dh_prev,
+                    &bf.dzr[s * nb * gh..(s + 1) * nb * gh],
+                    &ut,
+                    nb,
+                    gh,
+                    h,
+                    false,
+                );
+                if bf.rec_dropped {
+                    for (v, &m) in bf.dh_prev.iter_mut().zip(&bf.rec_mask) {
+                        *v *= m;
                     }
                 }
+                for b in 0..nb {
+                    let masked = bf.has_mask && bf.mask[b * nt + t] == 0.0;
+                    let dp = &mut bf.dh_prev[b * h..(b + 1) * h];
+                    let dh = &bf.dh[b * h..(b + 1) * h];
+                    if masked {
+                        dp.copy_from_slice(dh);
+                    } else if cell == Cell::Gru {
+                        let z = &bf.post[(s * nb + b) * gh..(s * nb + b) * gh + h];
+                        for j in 0..h {
+                            dp[j] += dh[j] * z[j];
+                        }
+                    }
+                }
+                std::mem::swap(&mut bf.dh, &mut bf.dh_prev);
             }
-            std::mem::swap(&mut bf.dh, &mut bf.dh_prev);
         }
         self.bufs.ut = ut;
         // Parameter gradients: one product each over every timestep. On the input side the
@@ -1005,7 +1011,7 @@ impl Rnn {
     }
 }
 
-vmath::multiversion! {
+kernels::multiversion! {
     /// One LSTM cell step for one sample with Keras's default activations (sigmoid gates,
     /// tanh candidate and output), fused in one vectorized pass: `gates` holds the
     /// pre-activations of `i, f, c, o` and gets their activations in place; then
@@ -1035,7 +1041,7 @@ vmath::multiversion! {
     }
 }
 
-vmath::multiversion! {
+kernels::multiversion! {
     /// The backward pass of [`lstm_forward_row`] for one sample: from `dh` and the carried
     /// `dc` (updated in place to the previous step's), turns the gates' activations `gates`
     /// into the gradients of their pre-activations, in place. The same operations, in the
@@ -1060,6 +1066,76 @@ vmath::multiversion! {
 
 /// `dst = srcᵀ` for a row-major `src` of `rows x cols`, by square tiles so that both sides
 /// are read and written a cache line at a time.
+/// One sample's LSTM step through the general `Activation`s (the cell activation, then the
+/// recurrent one): `post` gets the gates (i, f, g, o) from the pre-activations `pre`, then
+/// the new cell `cn` from `cp`, its activation `ac` and the output `hn`.
+fn lstm_general_forward_row(
+    (act, ract): (Act, Act),
+    pre: &[f32],
+    post: &mut [f32],
+    cp: &[f32],
+    cn: &mut [f32],
+    ac: &mut [f32],
+    hn: &mut [f32],
+) {
+    let h = cp.len();
+    let row = [1, h];
+    for (k, (p, q)) in post
+        .chunks_exact_mut(h)
+        .zip(pre.chunks_exact(h))
+        .enumerate()
+    {
+        if k == 2 {
+            act.forward(q, p, &row);
+        } else {
+            ract.forward(q, p, &row);
+        }
+    }
+    for j in 0..h {
+        cn[j] = post[h + j] * cp[j] + post[j] * post[2 * h + j];
+    }
+    act.forward(cn, ac, &row);
+    for j in 0..h {
+        hn[j] = post[3 * h + j] * ac[j];
+    }
+}
+
+/// The backward pass of [`lstm_general_forward_row`]: from `dh` and the carried `dc`
+/// (updated to the previous step's), the gates' pre-activation gradients into `dz`; the
+/// cells are the previous one, the new one and its activation.
+fn lstm_general_backward_row(
+    (act, ract): (Act, Act),
+    pre: &[f32],
+    post: &[f32],
+    [cp, cn, ac]: [&[f32]; 3],
+    dh: &[f32],
+    dc: &mut [f32],
+    dz: &mut [f32],
+) {
+    let h = cp.len();
+    let row = [1, h];
+    // d(activation(c)) = dh * o, through the activation into dc.
+    let (dzi, rest) = dz.split_at_mut(h);
+    let (dzf, rest) = rest.split_at_mut(h);
+    let (dzg, dzo) = rest.split_at_mut(h);
+    for j in 0..h {
+        dzg[j] = dh[j] * post[3 * h + j];
+    }
+    act.backward(cn, ac, dzg, &row);
+    for j in 0..h {
+        let dct = dc[j] + dzg[j];
+        dzo[j] = dh[j] * ac[j];
+        dzi[j] = dct * post[2 * h + j];
+        dzf[j] = dct * cp[j];
+        dzg[j] = dct * post[j];
+        dc[j] = dct * post[h + j];
+    }
+    ract.backward(&pre[..h], &post[..h], dzi, &row);
+    ract.backward(&pre[h..2 * h], &post[h..2 * h], dzf, &row);
+    act.backward(&pre[2 * h..3 * h], &post[2 * h..3 * h], dzg, &row);
+    ract.backward(&pre[3 * h..], &post[3 * h..], dzo, &row);
+}
+
 /// Runs a recurrent step's work over the `nb` rows of the batch, split over the threads
 /// when the whole sequence's products (`work` multiply-adds) are large; the step's product
 /// has `n` output columns (the split keeps its bits).
@@ -1873,52 +1949,18 @@ mod tests {
         lstm_backward_row(&mut dz, &cp, &ac, &dh, &mut dc);
 
         // The general path of Rnn::forward and Rnn::backward, through `Activation`.
-        let row = [1, h];
-        let (sig, tanh) = (Act::Sigmoid, Act::Tanh);
+        let acts = (Act::Tanh, Act::Sigmoid);
         let mut post2 = vec![0.0; 4 * h];
-        for (k, (p, q)) in post2
-            .chunks_exact_mut(h)
-            .zip(pre.chunks_exact(h))
-            .enumerate()
-        {
-            if k == 2 {
-                tanh.forward(q, p, &row);
-            } else {
-                sig.forward(q, p, &row);
-            }
-        }
-        let cn2: Vec<f32> = (0..h)
-            .map(|j| post2[h + j] * cp[j] + post2[j] * post2[2 * h + j])
-            .collect();
-        let mut ac2 = vec![0.0; h];
-        tanh.forward(&cn2, &mut ac2, &row);
-        let hn2: Vec<f32> = (0..h).map(|j| post2[3 * h + j] * ac2[j]).collect();
+        let (mut cn2, mut ac2, mut hn2) = (vec![0.0; h], vec![0.0; h], vec![0.0; h]);
+        lstm_general_forward_row(acts, &pre, &mut post2, &cp, &mut cn2, &mut ac2, &mut hn2);
         assert_eq!(bits(&post), bits(&post2));
         assert_eq!(bits(&cn), bits(&cn2));
         assert_eq!(bits(&ac), bits(&ac2));
         assert_eq!(bits(&hn), bits(&hn2));
-
         let mut dc2 = dc0.clone();
         let mut dz2 = vec![0.0; 4 * h];
-        let (dzi, rest) = dz2.split_at_mut(h);
-        let (dzf, rest) = rest.split_at_mut(h);
-        let (dzg, dzo) = rest.split_at_mut(h);
-        for j in 0..h {
-            dzg[j] = dh[j] * post2[3 * h + j];
-        }
-        tanh.backward(&cn2, &ac2, dzg, &row);
-        for j in 0..h {
-            let dct = dc2[j] + dzg[j];
-            dzo[j] = dh[j] * ac2[j];
-            dzi[j] = dct * post2[2 * h + j];
-            dzf[j] = dct * cp[j];
-            dzg[j] = dct * post2[j];
-            dc2[j] = dct * post2[h + j];
-        }
-        sig.backward(&pre[..h], &post2[..h], dzi, &row);
-        sig.backward(&pre[h..2 * h], &post2[h..2 * h], dzf, &row);
-        tanh.backward(&pre[2 * h..3 * h], &post2[2 * h..3 * h], dzg, &row);
-        sig.backward(&pre[3 * h..], &post2[3 * h..], dzo, &row);
+        let cells = [&cp[..], &cn2[..], &ac2[..]];
+        lstm_general_backward_row(acts, &pre, &post2, cells, &dh, &mut dc2, &mut dz2);
         assert_eq!(bits(&dz), bits(&dz2));
         assert_eq!(bits(&dc), bits(&dc2));
     }
