@@ -11,7 +11,7 @@
 //! Workloads are defined in `bench/workloads.json`. Training workloads run a short warm-up
 //! `fit` (about ten batches) in the same process, then time one `fit` call with the
 //! workload's epochs (Dense models, and the CNN and LSTM of issue 6); predict workloads time `predict` calls for at least `min_seconds`;
-//! `SGEMM` times kerust's matrix product (the `gemm` crate) on large square matrices.
+//! `SGEMM` times kerust's matrix product (its own kernel, `kerust::kernels`) on large square matrices.
 
 use kerust::layers::{Conv2D, MaxPooling2D, LSTM};
 use kerust::prelude::*;

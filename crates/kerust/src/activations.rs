@@ -290,7 +290,7 @@ impl Activation {
         }
         let batch = shape.first().copied().unwrap_or(1);
         let len = x.len();
-        kernels::split_samples(batch, (0, len), (0, &[]), &mut [x], &|s, bufs| {
+        kernels::split_samples(batch, (0, len), &mut [x], &|s, bufs| {
             let [xp] = bufs else { unreachable!() };
             self.forward_inplace(xp, &part_shape(shape, s.len()));
         });
@@ -304,7 +304,7 @@ impl Activation {
         }
         let batch = shape.first().copied().unwrap_or(1);
         let (len, per) = (g.len(), g.len() / batch.max(1));
-        kernels::split_samples(batch, (0, len), (0, &[]), &mut [g], &|s, bufs| {
+        kernels::split_samples(batch, (0, len), &mut [g], &|s, bufs| {
             let [gp] = bufs else { unreachable!() };
             let r = s.start * per..s.end * per;
             let xp = if x.is_empty() { x } else { &x[r.clone()] };

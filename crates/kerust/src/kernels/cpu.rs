@@ -1,7 +1,8 @@
-//! CPU kernels: matrix products through the `gemm` crate, thread settings, denormal flushing.
+//! CPU kernels: matrix products ([`super::gemm`]), optimizer steps, thread settings, denormal
+//! flushing.
 
+use super::gemm;
 use super::team;
-use gemm::Parallelism;
 use std::ops::Range;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -129,9 +130,9 @@ impl<T> Shared<T> {
 }
 
 /// `c (+)= a · b` for an `m x n` row-major `c` and operands given by their strides
-/// (row stride, column stride). Large products are split over the threads by rows of `c`:
-/// every part is a product of its own with the same `k` and `n`, so each output is summed
-/// in the same order at any thread count (tested below).
+/// (row stride, column stride). Large products are split over the threads by rows of `c`;
+/// [`gemm::gemm`] sums every output in the same order whatever rows it is given, so the
+/// result is the same bits at any thread count (tested below).
 #[allow(clippy::too_many_arguments)]
 fn gemm_raw(
     m: usize,
@@ -145,85 +146,36 @@ fn gemm_raw(
     accumulate: bool,
 ) {
     assert!(c.len() >= m * n && a.len() >= m * k && b.len() >= k * n);
-    if m == 0 || n == 0 {
-        return;
-    }
-    if k == 0 {
-        if !accumulate {
-            c[..m * n].fill(0.0);
-        }
-        return;
-    }
-    let (cp, ap, bp) = (
-        Shared(c.as_mut_ptr()),
-        Shared(a.as_ptr().cast_mut()),
-        Shared(b.as_ptr().cast_mut()),
-    );
-    // SAFETY (for both calls): the asserts above guarantee every index gemm touches lies
-    // inside the slices (c is m x n row-major; a and b are read through strides that stay
-    // within m*k and k*n); each part writes its own rows or columns of c and only reads a, b.
-    let part = |rows: Range<usize>, cols: Range<usize>| unsafe {
-        let (r0, c0) = (rows.start as isize, cols.start as isize);
-        gemm::gemm(
-            rows.len(),
-            cols.len(),
-            k,
-            cp.ptr().offset(r0 * n as isize + c0),
-            1,
-            n as isize,
-            accumulate,
-            ap.ptr().offset(r0 * a_rs),
-            a_cs,
-            a_rs,
-            bp.ptr().offset(c0 * b_cs),
-            b_cs,
-            b_rs,
-            1.0,
-            1.0,
-            false,
-            false,
-            false,
-            Parallelism::None,
-        )
+    let (cp, ap) = (Shared(c.as_mut_ptr()), Shared(a.as_ptr().cast_mut()));
+    let bm = gemm::Mat {
+        ptr: b.as_ptr(),
+        rs: b_rs,
+        cs: b_cs,
     };
-    let parts = row_parts(
-        m,
-        n,
-        parts_for(m.saturating_mul(n).saturating_mul(k), SPLIT_MIN_MACS),
-    );
-    if parts == 1 {
-        return part(0..m, 0..n);
+    // SAFETY (for every part): the asserts above guarantee every index the product touches
+    // lies inside the slices (c is m x n row-major; a and b are read through strides that
+    // stay within m*k and k*n); each part writes its own rows of c and only reads a and b.
+    let part = |rows: Range<usize>| unsafe {
+        let r0 = rows.start as isize;
+        let am = gemm::Mat {
+            ptr: ap.ptr().offset(r0 * a_rs),
+            rs: a_rs,
+            cs: a_cs,
+        };
+        let c0 = cp.ptr().offset(r0 * n as isize);
+        gemm::gemm(rows.len(), n, k, c0, n, am, bm, accumulate)
+    };
+    let macs = m.saturating_mul(n).saturating_mul(k);
+    let parts = parts_for(macs, SPLIT_MIN_MACS).min(m.div_ceil(24));
+    if parts <= 1 {
+        return part(0..m);
     }
     team::split(parts, &|i| {
-        let rows = piece(m, parts, 8, i);
+        let rows = piece(m, parts, 24, i);
         if !rows.is_empty() {
-            part(rows, 0..n);
+            part(rows);
         }
     });
-}
-
-/// The most parts (up to `want`) into which the `m` rows of an `m x n` product can be cut
-/// so that `gemm` sums every part's outputs in the same order as the whole product's. It
-/// does only if each part takes the same path through `gemm` as the whole: `gemm` blocks
-/// `k` one way when both sides of the output are at most 64 and another way otherwise,
-/// and has paths of its own for one row and for at most 256 outputs. (Columns never: the
-/// microkernel's blocking depends on them.) The tests below check the bits.
-fn row_parts(m: usize, n: usize, want: usize) -> usize {
-    (2..=want)
-        .rev()
-        .find(|&p| {
-            (0..p)
-                .map(|i| piece(m, p, 8, i).len())
-                .all(|rows| rows == 0 || same_path(m, rows, n))
-        })
-        .unwrap_or(1)
-}
-
-/// Whether `gemm` sums the outputs of `rows` rows of an `m x n` product in the same order
-/// when it computes those rows alone (see [`row_parts`]).
-fn same_path(m: usize, rows: usize, n: usize) -> bool {
-    let small = |rows: usize| rows <= 64 && n <= 64;
-    rows >= 2 && rows * n > 256 && small(rows) == small(m)
 }
 
 /// A job over a range of samples and its slices of the output buffers.
@@ -236,14 +188,12 @@ const SPLIT_MIN_VALUES: usize = 1 << 17;
 /// split over the threads when the job is large: `work` multiply-adds (compared with the
 /// product threshold) or, with `work == 0`, `values` values touched (elementwise work).
 /// Each buffer of `outs` holds the same number of values per sample, and `f` receives the
-/// slices of its samples (in order). When `f` computes a product whose rows are
-/// `unit_rows` per sample, the widths `ns` of its outputs restrict the split to parts
-/// that keep every output's bits (the same test as [`gemm_raw`]'s own split), so the result
-/// is the same at any thread count.
+/// slices of its samples (in order). Products give the same bits whatever rows they are
+/// given, so the result is the same at any thread count as long as `f` treats every sample
+/// alike.
 pub(crate) fn split_samples(
     units: usize,
     size: (usize, usize),
-    (unit_rows, ns): (usize, &[usize]),
     outs: &mut [&mut [f32]],
     f: &SampleJob,
 ) {
@@ -254,13 +204,7 @@ pub(crate) fn split_samples(
         parts_for(values, SPLIT_MIN_VALUES)
     }
     .min(units);
-    let m = units * unit_rows;
-    let keeps = |p: usize| {
-        (0..p)
-            .map(|i| piece(units, p, 1, i).len())
-            .all(|u| u == 0 || ns.iter().all(|&n| same_path(m, u * unit_rows, n)))
-    };
-    let parts = (2..=want).rev().find(|&p| keeps(p)).unwrap_or(1);
+    let parts = want.max(1);
     if parts == 1 || units == 0 {
         return f(0..units, outs);
     }
@@ -310,10 +254,11 @@ pub fn matmul(c: &mut [f32], a: &[f32], b: &[f32], m: usize, k: usize, n: usize,
 const ROW_BLOCK: usize = 128;
 
 /// `c[n] (+)= a[k] · b[k,n]` for one row (the forward pass of a single sample, as in a
-/// one-sample `predict`). `gemm`'s own one-row path reads `b` about half as fast as this
-/// loop, which keeps a block of `c` in registers while it streams the rows of `b`. Each
-/// output is summed over `k` in order, whatever the block or the thread: the result does not
-/// depend on the thread count. Large products split their column blocks over the threads.
+/// one-sample `predict`): a block of `c` stays in registers while the rows of `b` stream by
+/// (the blocked product's tiles would leave all but one of their rows idle). Each output is
+/// the same chain as in [`gemm::gemm`], summed over `k` in order from 0 (or from `c`): a
+/// sample's outputs are the same bits alone as in a batch, at any thread count. Large
+/// products split their column blocks over the threads.
 fn row_times_matrix(c: &mut [f32], a: &[f32], b: &[f32], k: usize, n: usize, accumulate: bool) {
     assert!(c.len() >= n && a.len() >= k && b.len() >= k * n);
     if n == 0 {
@@ -372,16 +317,18 @@ fn row_columns<const W: usize>(
     j: usize,
     accumulate: bool,
 ) {
+    // Each output's chain starts from 0, or from `c` when accumulating (as in `gemm`).
     let mut acc = [0.0f32; W];
+    if accumulate {
+        acc.copy_from_slice(&c[..W]);
+    }
     for (p, &ap) in a.iter().enumerate() {
         let row: &[f32; W] = b[p * n + j..p * n + j + W].try_into().expect("W columns");
         for (s, r) in acc.iter_mut().zip(row) {
             *s = ap.mul_add(*r, *s);
         }
     }
-    for (o, s) in c.iter_mut().zip(&acc) {
-        *o = if accumulate { *o + s } else { *s };
-    }
+    c[..W].copy_from_slice(&acc);
 }
 
 /// `c[m,n] (+)= aᵀ · b` where `a` is `[k,m]` and `b` is `[k,n]` row-major (weight gradients).
@@ -542,6 +489,28 @@ mod tests {
                 assert!(run(threads) == one, "{m}x{k}x{n} at {threads} threads");
             }
             set_num_threads(0);
+        }
+    }
+
+    #[test]
+    fn one_sample_gives_the_bits_of_its_row_in_a_batch() {
+        // `predict` of one sample takes the one-row path, a batch the blocked product: both
+        // sum each output over k in order, so a sample's outputs do not depend on its batch.
+        for (m, k, n) in [(32, 784, 128), (5, 7, 3), (13, 300, 65), (40, 9, 200)] {
+            let a: Vec<f32> = (0..m * k).map(|i| (i as f32 * 0.37).sin()).collect();
+            let b: Vec<f32> = (0..k * n).map(|i| (i as f32 * 0.11).cos()).collect();
+            for accumulate in [false, true] {
+                let start: Vec<f32> = (0..m * n).map(|i| (i as f32 * 0.7).cos()).collect();
+                let mut c = start.clone();
+                matmul(&mut c, &a, &b, m, k, n, accumulate);
+                for i in 0..m {
+                    let mut r = start[i * n..(i + 1) * n].to_vec();
+                    matmul(&mut r, &a[i * k..(i + 1) * k], &b, 1, k, n, accumulate);
+                    let row = &c[i * n..(i + 1) * n];
+                    let same = r.iter().zip(row).all(|(x, y)| x.to_bits() == y.to_bits());
+                    assert!(same, "{m}x{k}x{n} row {i} accumulate={accumulate}");
+                }
+            }
         }
     }
 

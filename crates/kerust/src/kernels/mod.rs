@@ -43,6 +43,7 @@ macro_rules! multiversion {
 pub(crate) use multiversion;
 
 pub mod cpu;
+mod gemm;
 mod team;
 pub mod vmath;
 

@@ -551,7 +551,6 @@ impl<const N: usize> Layer for Conv<N> {
             kernels::split_samples(
                 batch,
                 (rows * kdim * f, 0),
-                (out_pos, &[f]),
                 &mut [&mut self.col, y.data_mut()],
                 &|s, bufs| {
                     let [col, yp] = bufs else { unreachable!() };
@@ -688,7 +687,6 @@ impl<const N: usize> Layer for Conv<N> {
                 kernels::split_samples(
                     batch,
                     (rows * kdim * f, 0),
-                    (out_pos, &[kdim]),
                     &mut [&mut self.dcol, gx.data_mut()],
                     &|s, bufs| {
                         let [dcol, gxp] = bufs else { unreachable!() };

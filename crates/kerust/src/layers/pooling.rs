@@ -289,7 +289,7 @@ impl<const N: usize, const MAX: bool> Layer for Pool<N, MAX> {
         let out: &mut [f32] = if cl { y.data_mut() } else { &mut self.yl };
         let (win, count) = (&self.win, &self.count);
         // Samples are independent: large batches split over the threads.
-        kernels::split_samples(batch, (0, x.len()), (0, &[]), &mut [out], &|s, bufs| {
+        kernels::split_samples(batch, (0, x.len()), &mut [out], &|s, bufs| {
             let [out] = bufs else { unreachable!() };
             for (b, ob) in s.zip(out.chunks_exact_mut(op * c)) {
                 let xb = &xin[b * ip * c..(b + 1) * ip * c];
@@ -353,7 +353,7 @@ impl<const N: usize, const MAX: bool> Layer for Pool<N, MAX> {
             &mut self.gxl
         };
         let (win, count) = (&self.win, &self.count);
-        kernels::split_samples(batch, (0, x.len()), (0, &[]), &mut [dst], &|s, bufs| {
+        kernels::split_samples(batch, (0, x.len()), &mut [dst], &|s, bufs| {
             let [dst] = bufs else { unreachable!() };
             dst.fill(0.0);
             for (b, db) in s.zip(dst.chunks_exact_mut(ip * c)) {

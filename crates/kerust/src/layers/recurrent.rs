@@ -428,7 +428,6 @@ impl Rnn {
             split_rows(
                 nb,
                 nt * nb * h * gh,
-                gh,
                 &mut [
                     &mut bf.xp[s * nb * gh..(s + 1) * nb * gh],
                     &mut hn[..bh],
@@ -474,7 +473,6 @@ impl Rnn {
             split_rows(
                 nb,
                 nt * nb * h * gh,
-                h,
                 &mut [
                     &mut bf.dzr[s * nb * gh..(s + 1) * nb * gh],
                     &mut bf.dh,
@@ -1137,16 +1135,10 @@ fn lstm_general_backward_row(
 }
 
 /// Runs a recurrent step's work over the `nb` rows of the batch, split over the threads
-/// when the whole sequence's products (`work` multiply-adds) are large; the step's product
-/// has `n` output columns (the split keeps its bits).
-fn split_rows(
-    nb: usize,
-    work: usize,
-    n: usize,
-    outs: &mut [&mut [f32]],
-    f: &kernels::cpu::SampleJob,
-) {
-    kernels::split_samples(nb, (work, 0), (1, &[n]), outs, f);
+/// when the whole sequence's products (`work` multiply-adds) are large (the split keeps the
+/// bits).
+fn split_rows(nb: usize, work: usize, outs: &mut [&mut [f32]], f: &kernels::cpu::SampleJob) {
+    kernels::split_samples(nb, (work, 0), outs, f);
 }
 
 fn transpose(dst: &mut Vec<f32>, src: &[f32], rows: usize, cols: usize) {
