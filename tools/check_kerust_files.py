@@ -48,6 +48,20 @@ OUT = os.path.join(REPO, "crates", "kerust", "tests", "fixtures", "kerust_files"
 REPORT = os.path.join(OUT, "keras_check.txt")
 TOL = 1e-5
 
+# Continued training whose result is rounding noise amplified, with the tolerance it gets and
+# why. The norm model puts a Dense bias before BatchNormalization: in training the batch
+# mean cancels the bias, so its gradient is rounding noise (about 1e-9), which Adam turns
+# into steps of about the learning rate, different in every implementation's summation
+# order; the moving mean carries those steps into inference. Its predictions after one
+# more epoch differ from Keras's by about 1e-5 (6.7e-6 and 1.6e-5 for two summation orders
+# of kerust's products); its predictions before it match to 6e-8 like the others.
+CONTINUE_TOL = {
+    "layers_norm_resaved.keras": (
+        1e-4,
+        "a Dense bias before BatchNormalization trains on rounding noise (Adam)",
+    ),
+}
+
 
 def arr(v):
     return np.asarray(v["data"], dtype=np.float32).reshape(v["shape"])
@@ -108,11 +122,13 @@ def check(out, entry):
         d = float(
             np.max(np.abs(model.predict(x, verbose=0) - arr(entry["predictions_after_continue"])))
         )
-        good = d <= TOL
+        tol, why = CONTINUE_TOL.get(entry["file"], (TOL, None))
+        good = d <= tol
         ok &= good
         lines.append(
             f"  {'ok  ' if good else 'FAIL'} fit one more epoch from the saved state: "
             f"max |keras - kerust| = {d:.3g}"
+            + (f" (tolerance {tol:g}: {why})" if why else "")
         )
     return ok, lines
 
