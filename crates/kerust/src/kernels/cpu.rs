@@ -178,6 +178,28 @@ fn gemm_raw(
     });
 }
 
+/// Read-only scans (the finite-value check of every `fit`, `evaluate` and `predict` input)
+/// split from this many values: the second core adds memory bandwidth and touches nothing
+/// the training step uses afterwards.
+const SCAN_SPLIT_MIN: usize = 1 << 20;
+
+/// Whether `f` holds on every part of `0..len`; a long range is cut into parts (multiples of
+/// 4,096) that run on the threads, each part's answer independent of the others.
+pub(crate) fn scan_all(len: usize, f: &(dyn Fn(Range<usize>) -> bool + Sync)) -> bool {
+    let parts = parts_for(len, SCAN_SPLIT_MIN);
+    if parts <= 1 {
+        return f(0..len);
+    }
+    let ok = std::sync::atomic::AtomicBool::new(true);
+    team::split(parts, &|i| {
+        let r = piece(len, parts, 4096, i);
+        if !r.is_empty() && !f(r) {
+            ok.store(false, Ordering::Relaxed);
+        }
+    });
+    ok.load(Ordering::Relaxed)
+}
+
 /// A job over a range of samples and its slices of the output buffers.
 pub(crate) type SampleJob<'a> = dyn Fn(Range<usize>, &mut [&mut [f32]]) + Sync + 'a;
 

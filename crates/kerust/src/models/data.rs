@@ -80,17 +80,20 @@ where
 
 pub(crate) fn check_finite(data: &[f32], what: &str, row_len: usize) -> Result<()> {
     // Fast path: `v - v` is 0 for finite values and NaN otherwise; sixteen independent
-    // sums vectorize. Only when one is NaN is the first bad index searched for.
-    let mut acc = [0.0f32; 16];
-    let mut chunks = data.chunks_exact(16);
-    for c in &mut chunks {
-        #[allow(clippy::eq_op)] // deliberate: NaN for inf and NaN, 0 otherwise
-        for (a, &v) in acc.iter_mut().zip(c) {
-            *a += v - v;
+    // sums vectorize, and large inputs are scanned on all the threads. Only when one is NaN
+    // is the first bad index searched for.
+    let clean = |r: std::ops::Range<usize>| {
+        let mut acc = [0.0f32; 16];
+        let mut chunks = data[r].chunks_exact(16);
+        for c in &mut chunks {
+            #[allow(clippy::eq_op)] // deliberate: NaN for inf and NaN, 0 otherwise
+            for (a, &v) in acc.iter_mut().zip(c) {
+                *a += v - v;
+            }
         }
-    }
-    let clean = acc.iter().all(|a| *a == 0.0) && chunks.remainder().iter().all(|v| v.is_finite());
-    if clean {
+        acc.iter().all(|a| *a == 0.0) && chunks.remainder().iter().all(|v| v.is_finite())
+    };
+    if crate::kernels::cpu::scan_all(data.len(), &clean) {
         return Ok(());
     }
     if let Some(i) = data.iter().position(|v| !v.is_finite()) {
@@ -101,4 +104,35 @@ pub(crate) fn check_finite(data: &[f32], what: &str, row_len: usize) -> Result<(
         ));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_bad_value_is_found_wherever_it_is_at_any_thread_count() {
+        // Large enough to be scanned in parts on two or more threads.
+        let n = 3 << 20;
+        let mut data = vec![0.5f32; n];
+        for threads in [1, 2, 3] {
+            crate::set_num_threads(threads);
+            assert!(check_finite(&data, "x", 784).is_ok());
+            for (i, bad) in [
+                (7, f32::NAN),
+                (n / 2 + 5, f32::INFINITY),
+                (n - 1, f32::NEG_INFINITY),
+            ] {
+                data[i] = bad;
+                let e = check_finite(&data, "x", 784).unwrap_err().to_string();
+                assert!(
+                    e.contains(&format!("flat index {i}"))
+                        && e.contains(&format!("sample {}", i / 784)),
+                    "{threads} threads, {bad} at {i}: {e}"
+                );
+                data[i] = 0.5;
+            }
+        }
+        crate::set_num_threads(0);
+    }
 }
