@@ -103,8 +103,8 @@ fn with_pack<R>(f: impl FnOnce(&mut [f32]) -> R) -> R {
     PACK.with(|buf| {
         let mut buf = buf.borrow_mut();
         if buf.is_empty() {
-            // Once per thread: the largest blocks any product packs (of `b`, then of `a`),
-            // plus room to align them.
+            // Once per thread: the largest block of `b` any product packs (1.5 MiB), plus
+            // room to align it to a cache line.
             buf.resize(PACK_LEN + 16, 0.0);
         }
         let off = buf.as_ptr().align_offset(64).min(16);
