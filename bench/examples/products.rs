@@ -1,5 +1,6 @@
 //! Times kerust's matrix products against the `gemm` crate on the shapes the workloads use:
-//! `cargo run --release -p kerust-bench --example products`.
+//! `cargo run --release -p kerust-bench --example products [-- THREADS]` (default 1; the
+//! `gemm` crate then gets as many rayon threads).
 use std::time::Instant;
 
 fn time(mut f: impl FnMut()) -> f64 {
@@ -14,7 +15,20 @@ fn time(mut f: impl FnMut()) -> f64 {
 }
 
 fn main() {
-    kerust::set_num_threads(1);
+    let threads: usize = match std::env::args().nth(1).map(|a| a.parse()) {
+        None => 1,
+        Some(Ok(t)) if t >= 1 => t,
+        Some(_) => {
+            eprintln!("usage: products [THREADS >= 1]");
+            std::process::exit(2);
+        }
+    };
+    kerust::set_num_threads(threads);
+    let parallelism = if threads > 1 {
+        gemm::Parallelism::Rayon(threads)
+    } else {
+        gemm::Parallelism::None
+    };
     // (label, m, k, n, kind): kind 0 = a·b, 1 = aᵀ·b, 2 = a·bᵀ
     let shapes = [
         ("W1 fwd", 32, 784, 128, 0),
@@ -80,7 +94,7 @@ fn main() {
                 false,
                 false,
                 false,
-                gemm::Parallelism::None,
+                parallelism,
             )
         });
         let gf = |s: f64| 2.0 * (m * k * n) as f64 / s / 1e9;

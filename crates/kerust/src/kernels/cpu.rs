@@ -129,10 +129,15 @@ impl<T> Shared<T> {
     }
 }
 
+/// Parts of a split product hold whole tiles of the AVX-512 kernel: 24 rows (two 12-row
+/// tiles, four 6-row ones) or 64 columns.
+const ROW_TILE: usize = 24;
+const COL_TILE: usize = 64;
+
 /// `c (+)= a · b` for an `m x n` row-major `c` and operands given by their strides
-/// (row stride, column stride). Large products are split over the threads by rows of `c`;
-/// [`gemm::gemm`] sums every output in the same order whatever rows it is given, so the
-/// result is the same bits at any thread count (tested below).
+/// (row stride, column stride). Large products are split over the threads by columns or
+/// rows of `c`; [`gemm::gemm`] sums every output in the same order whatever block of `c`
+/// it is given, so the result is the same bits at any thread count (tested below).
 #[allow(clippy::too_many_arguments)]
 fn gemm_raw(
     m: usize,
@@ -146,36 +151,59 @@ fn gemm_raw(
     accumulate: bool,
 ) {
     assert!(c.len() >= m * n && a.len() >= m * k && b.len() >= k * n);
-    let (cp, ap) = (Shared(c.as_mut_ptr()), Shared(a.as_ptr().cast_mut()));
-    let bm = gemm::Mat {
-        ptr: b.as_ptr(),
-        rs: b_rs,
-        cs: b_cs,
-    };
+    let (cp, ap, bp) = (
+        Shared(c.as_mut_ptr()),
+        Shared(a.as_ptr().cast_mut()),
+        Shared(b.as_ptr().cast_mut()),
+    );
     // SAFETY (for every part): the asserts above guarantee every index the product touches
     // lies inside the slices (c is m x n row-major; a and b are read through strides that
-    // stay within m*k and k*n); each part writes its own rows of c and only reads a and b.
-    let part = |rows: Range<usize>| unsafe {
-        let r0 = rows.start as isize;
+    // stay within m*k and k*n); each part writes its own block of c and only reads a and b.
+    let part = |rows: Range<usize>, cols: Range<usize>| unsafe {
+        let (r0, c0) = (rows.start as isize, cols.start as isize);
         let am = gemm::Mat {
             ptr: ap.ptr().offset(r0 * a_rs),
             rs: a_rs,
             cs: a_cs,
         };
-        let c0 = cp.ptr().offset(r0 * n as isize);
-        gemm::gemm(rows.len(), n, k, c0, n, am, bm, accumulate)
+        let bm = gemm::Mat {
+            ptr: bp.ptr().offset(c0 * b_cs),
+            rs: b_rs,
+            cs: b_cs,
+        };
+        let out = cp.ptr().offset(r0 * n as isize + c0);
+        gemm::gemm(rows.len(), cols.len(), k, out, n, am, bm, accumulate)
     };
     let macs = m.saturating_mul(n).saturating_mul(k);
-    let parts = parts_for(macs, SPLIT_MIN_MACS).min(m.div_ceil(24));
+    let parts = parts_for(macs, SPLIT_MIN_MACS);
     if parts <= 1 {
-        return part(0..m);
+        return part(0..m, 0..n);
     }
-    team::split(parts, &|i| {
-        let rows = piece(m, parts, 24, i);
-        if !rows.is_empty() {
-            part(rows);
+    // Every output is the same chain of multiply-adds however the product is cut, so the
+    // cut only decides speed. A batch (m = 32 or 128) has fewer rows than the layer has
+    // units: cut the columns, in whole 64-wide tiles; each part then packs only its own
+    // columns of b, and 128 rows do not split 72 + 56 as whole 24-row tiles would. Taller
+    // products (weight gradients) cut their rows.
+    if m < n && n >= 2 * COL_TILE {
+        let parts = parts.min(n.div_ceil(COL_TILE));
+        team::split(parts, &|i| {
+            let cols = piece(n, parts, COL_TILE, i);
+            if !cols.is_empty() {
+                part(0..m, cols);
+            }
+        });
+    } else {
+        let parts = parts.min(m.div_ceil(ROW_TILE));
+        if parts <= 1 {
+            return part(0..m, 0..n);
         }
-    });
+        team::split(parts, &|i| {
+            let rows = piece(m, parts, ROW_TILE, i);
+            if !rows.is_empty() {
+                part(rows, 0..n);
+            }
+        });
+    }
 }
 
 /// Read-only scans (the finite-value check of every `fit`, `evaluate` and `predict` input)
@@ -488,6 +516,9 @@ mod tests {
             (130, 600, 64),
             (66, 5000, 9),
             (17, 9000, 300),
+            (32, 1600, 128),
+            (128, 512, 784),
+            (100, 700, 130),
             (200, 3000, 1),
             (7000, 40, 3),
         ];
