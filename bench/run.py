@@ -173,9 +173,6 @@ def machine():
 def versions(a):
     v = {}
     v["rustc"] = try_cmd(["rustc", "-V"])
-    lock = read(os.path.join(ROOT, "Cargo.lock"))
-    m = re.search(r'name = "gemm"\nversion = "([^"]+)"', lock)
-    v["gemm"] = m.group(1) if m else "?"
     v["kerust_commit"] = try_cmd(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT) or "?"
     if try_cmd(["git", "status", "--porcelain", "--untracked-files=no"], cwd=ROOT):
         v["kerust_commit"] += " (with uncommitted changes)"
@@ -356,7 +353,7 @@ def report(a, spec, summary, build, facts, vers, started, elapsed, command, resu
     if loads:
         L.append(f"- 1-minute load average before each measurement: median {statistics.median(loads):.2f}, "
                  f"max {max(loads):.2f} (the measurements' own threads count in it)")
-    L.append(f"- kerust commit {vers.get('kerust_commit')}, {vers.get('rustc')}, gemm {vers.get('gemm')}")
+    L.append(f"- kerust commit {vers.get('kerust_commit')}, {vers.get('rustc')}")
     if "python" in vers:
         L.append(f"- Python {vers['python']}, PyTorch {vers.get('torch')}, TensorFlow {vers.get('tensorflow')}, "
                  f"Keras {vers.get('keras')}, NumPy {vers.get('numpy')}")
