@@ -175,35 +175,32 @@ fn gemm_raw(
         gemm::gemm(rows.len(), cols.len(), k, out, n, am, bm, accumulate)
     };
     let macs = m.saturating_mul(n).saturating_mul(k);
-    let parts = parts_for(macs, SPLIT_MIN_MACS);
-    if parts <= 1 {
-        return part(0..m, 0..n);
-    }
     // Every output is the same chain of multiply-adds however the product is cut, so the
     // cut only decides speed. A batch (m = 32 or 128) has fewer rows than the layer has
     // units: cut the columns, in whole 64-wide tiles; each part then packs only its own
     // columns of b, and 128 rows do not split 72 + 56 as whole 24-row tiles would. Taller
     // products (weight gradients) cut their rows.
-    if m < n && n >= 2 * COL_TILE {
-        let parts = parts.min(n.div_ceil(COL_TILE));
-        team::split(parts, &|i| {
-            let cols = piece(n, parts, COL_TILE, i);
-            if !cols.is_empty() {
-                part(0..m, cols);
-            }
-        });
+    let by_cols = m < n && n >= 2 * COL_TILE;
+    let (len, tile) = if by_cols {
+        (n, COL_TILE)
     } else {
-        let parts = parts.min(m.div_ceil(ROW_TILE));
-        if parts <= 1 {
-            return part(0..m, 0..n);
-        }
-        team::split(parts, &|i| {
-            let rows = piece(m, parts, ROW_TILE, i);
-            if !rows.is_empty() {
-                part(rows, 0..n);
-            }
-        });
+        (m, ROW_TILE)
+    };
+    let parts = parts_for(macs, SPLIT_MIN_MACS).min(len.div_ceil(tile));
+    if parts <= 1 {
+        return part(0..m, 0..n);
     }
+    team::split(parts, &|i| {
+        let r = piece(len, parts, tile, i);
+        if r.is_empty() {
+            return;
+        }
+        if by_cols {
+            part(0..m, r)
+        } else {
+            part(r, 0..n)
+        }
+    });
 }
 
 /// Read-only scans (the finite-value check of every `fit`, `evaluate` and `predict` input)
