@@ -2,7 +2,7 @@
 
 Run from the repository root:
 
-    KERAS_BACKEND=jax tools/.venv/bin/python tools/gen_layer_fixtures_conv.py
+    KERAS_BACKEND=jax tools/.venv/bin/python tools/gen_layer_fixtures_conv.py [--cases-only]
 
 Writes
 * crates/kerust/tests/fixtures/layers_conv.json: per case, the layer's Keras config, fixed
@@ -166,6 +166,13 @@ CASES = [
         (2, 6, 6, 3),
     ),
     ("separable1d_s2", lambda: L.SeparableConv1D(3, 3, strides=2), (2, 9, 2)),
+    # 3x3, stride 1, 16 channels and filters or more: kerust takes Winograd's F(4x4, 3x3).
+    (
+        "conv2d_winograd_same_relu",
+        lambda: L.Conv2D(16, 3, padding="same", activation="relu"),
+        (2, 7, 9, 16),
+    ),
+    ("conv2d_winograd_valid", lambda: L.Conv2D(20, 3), (2, 10, 6, 17)),
 ]
 
 
@@ -345,6 +352,9 @@ def gen_summary():
 if __name__ == "__main__":
     if len(sys.argv) >= 3 and sys.argv[1] == "--child":
         child_summary(sys.argv[2])
+    elif len(sys.argv) >= 2 and sys.argv[1] == "--cases-only":
+        # Only layers_conv.json (leaves the .keras files and the summaries as they are).
+        gen_cases()
     else:
         gen_cases()
         keras_file_model()

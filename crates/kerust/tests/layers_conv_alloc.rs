@@ -83,4 +83,16 @@ fn convolutions_allocate_nothing() {
         b,
     );
     assert_eq!(t, 0, "Conv2DTranspose");
+    // Winograd's path (3x3, stride 1, 16 channels and more), on one thread and cut into
+    // runs over two.
+    for threads in [1, 2] {
+        kerust::set_num_threads(threads);
+        let w = step_allocs(
+            &mut Conv2D::new(32, 3).padding("same").activation("relu"),
+            &[12, 12, 32],
+            16,
+        );
+        assert_eq!(w, 0, "Conv2D (Winograd) at {threads} thread(s)");
+    }
+    kerust::set_num_threads(1);
 }

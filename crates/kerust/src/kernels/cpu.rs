@@ -244,38 +244,86 @@ pub(crate) fn split_samples(
     outs: &mut [&mut [f32]],
     f: &SampleJob,
 ) {
+    split_samples_in(units, sample_parts(units, size), outs, f)
+}
+
+/// The number of parts [`split_samples`] cuts `units` samples into for a job of `size`.
+pub(crate) fn sample_parts(units: usize, size: (usize, usize)) -> usize {
     let (work, values) = size;
     let want = if work > 0 {
         parts_for(work, SPLIT_MIN_MACS)
     } else {
         parts_for(values, SPLIT_MIN_VALUES)
-    }
-    .min(units);
-    let parts = want.max(1);
-    if parts == 1 || units == 0 {
+    };
+    want.min(units).max(1)
+}
+
+/// The samples of part `i` when `units` samples are cut into `parts`.
+pub(crate) fn sample_run(units: usize, parts: usize, i: usize) -> Range<usize> {
+    piece(units, parts, 1, i)
+}
+
+/// [`split_samples`] into a given number of parts (from [`sample_parts`]), part `i` taking
+/// the samples [`sample_run`] gives; parts may run one after another on one thread.
+fn split_samples_in(units: usize, parts: usize, outs: &mut [&mut [f32]], f: &SampleJob) {
+    if parts <= 1 || units == 0 {
         return f(0..units, outs);
     }
-    assert!(outs.len() <= 4, "at most 4 buffers");
-    let mut ptrs = [(Shared(std::ptr::null_mut::<f32>()), 0usize); 4];
-    for (p, o) in ptrs.iter_mut().zip(outs.iter_mut()) {
+    let mut per = [0usize; 4];
+    for (p, o) in per.iter_mut().zip(outs.iter()) {
         assert!(o.len() % units == 0, "buffers hold whole samples");
-        *p = (Shared(o.as_mut_ptr()), o.len() / units);
+        *p = o.len() / units;
     }
+    split_regions(
+        parts,
+        outs,
+        &|i, j| {
+            let r = piece(units, parts, 1, i);
+            r.start * per[j]..r.end * per[j]
+        },
+        &|i, mine| {
+            let r = piece(units, parts, 1, i);
+            if !r.is_empty() {
+                f(r, mine)
+            }
+        },
+    );
+}
+
+/// Runs `f(i, outs_i)` for every part `i < parts` on the threads, where `outs_i[j]` is the
+/// region `cut(i, j)` of buffer `outs[j]`. The regions of a buffer must come in order of
+/// the parts without overlapping (checked).
+pub(crate) fn split_regions(
+    parts: usize,
+    outs: &mut [&mut [f32]],
+    cut: &(dyn Fn(usize, usize) -> Range<usize> + Sync),
+    f: &(dyn Fn(usize, &mut [&mut [f32]]) + Sync),
+) {
+    assert!(outs.len() <= 4, "at most 4 buffers");
+    assert!(parts <= team::MAX_THREADS, "at most one part per thread");
     let k = outs.len();
+    let mut ptrs = [Shared(std::ptr::null_mut::<f32>()); 4];
+    for (j, (p, o)) in ptrs.iter_mut().zip(outs.iter_mut()).enumerate() {
+        let mut end = 0;
+        for i in 0..parts {
+            let r = cut(i, j);
+            assert!(
+                end <= r.start && r.start <= r.end && r.end <= o.len(),
+                "disjoint regions"
+            );
+            end = r.end;
+        }
+        *p = Shared(o.as_mut_ptr());
+    }
     team::split(parts, &|i| {
-        let r = piece(units, parts, 1, i);
-        if r.is_empty() {
-            return;
-        }
         let mut mine: [&mut [f32]; 4] = [&mut [], &mut [], &mut [], &mut []];
-        for (m, &(p, per)) in mine.iter_mut().zip(&ptrs[..k]) {
-            // SAFETY: the parts' sample ranges are disjoint, so are these slices, each
-            // inside its buffer (`per * units` values).
-            *m = unsafe {
-                std::slice::from_raw_parts_mut(p.ptr().add(r.start * per), r.len() * per)
-            };
+        for (j, (m, &p)) in mine.iter_mut().zip(&ptrs[..k]).enumerate() {
+            let r = cut(i, j);
+            // SAFETY: checked above: the regions of each buffer are inside it and those of
+            // different parts do not overlap.
+            *m = unsafe { std::slice::from_raw_parts_mut(p.ptr().add(r.start), r.len()) };
         }
-        f(r, &mut mine[..k]);
+        f(i, &mut mine[..k]);
     });
 }
 

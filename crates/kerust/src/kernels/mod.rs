@@ -46,9 +46,10 @@ pub mod cpu;
 mod gemm;
 mod team;
 pub mod vmath;
+pub(crate) mod winograd;
 
-pub(crate) use cpu::split_samples;
 pub use cpu::{
     adam_step, add_bias_rows, col_sums, matmul, matmul_a_bt, matmul_at_b, num_threads,
     set_num_threads, sgd_step, with_training_env,
 };
+pub(crate) use cpu::{sample_parts, split_regions, split_samples};

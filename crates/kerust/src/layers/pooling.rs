@@ -30,6 +30,13 @@ pub struct Pool<const N: usize, const MAX: bool> {
     out_shape: Vec<usize>,
     /// Per window: the cells inside the input (average pooling's divisor).
     count: Vec<f32>,
+    /// Max pooling: for every output value, the index in its window of the cell that held
+    /// the maximum (the first one, as a float), written by the forward pass.
+    arg: Vec<f32>,
+    /// Whether no input cell lies in two windows (strides at least the pool size); then
+    /// the backward pass writes each cell once, and these cells, in no window, get zeros.
+    disjoint: bool,
+    uncovered: Vec<usize>,
     /// Channels-last copies (channels_first data).
     gl: Vec<f32>,
     xl: Vec<f32>,
@@ -101,6 +108,9 @@ impl<const N: usize, const MAX: bool> Pool<N, MAX> {
             c: 0,
             out_shape: Vec::new(),
             count: Vec::new(),
+            arg: Vec::new(),
+            disjoint: false,
+            uncovered: Vec::new(),
             gl: Vec::new(),
             xl: Vec::new(),
             yl: Vec::new(),
@@ -263,6 +273,13 @@ impl<const N: usize, const MAX: bool> Layer for Pool<N, MAX> {
             .chunks_exact(self.win.win)
             .map(|t| t.iter().filter(|&&p| p != NONE).count().max(1) as f32)
             .collect();
+        let strides = self.strides_or_default();
+        self.disjoint = (0..N).all(|a| strides[a] >= self.pool_size[a]);
+        let mut seen = vec![false; self.win.in_pos];
+        for &p in self.win.table.iter().filter(|&&p| p != NONE) {
+            seen[p] = true;
+        }
+        self.uncovered = (0..self.win.in_pos).filter(|&p| !seen[p]).collect();
         self.out_shape = out.clone();
         Ok(out)
     }
@@ -288,6 +305,28 @@ impl<const N: usize, const MAX: bool> Layer for Pool<N, MAX> {
         }
         let out: &mut [f32] = if cl { y.data_mut() } else { &mut self.yl };
         let (win, count) = (&self.win, &self.count);
+        if MAX {
+            self.arg.resize(batch * op * c, 0.0);
+            kernels::split_samples(
+                batch,
+                (0, x.len()),
+                &mut [out, &mut self.arg],
+                &|s, bufs| {
+                    let [out, arg] = bufs else { unreachable!() };
+                    for (i, b) in s.enumerate() {
+                        let (o, a) = (
+                            i * op * c..(i + 1) * op * c,
+                            &xin[b * ip * c..(b + 1) * ip * c],
+                        );
+                        max_forward(&win.table, win.win, c, a, &mut out[o.clone()], &mut arg[o]);
+                    }
+                },
+            );
+            if !cl {
+                geom::to_channels_first(&self.yl, batch, c, op, y.data_mut());
+            }
+            return;
+        }
         // Samples are independent: large batches split over the threads.
         kernels::split_samples(batch, (0, x.len()), &mut [out], &|s, bufs| {
             let [out] = bufs else { unreachable!() };
@@ -353,8 +392,21 @@ impl<const N: usize, const MAX: bool> Layer for Pool<N, MAX> {
             &mut self.gxl
         };
         let (win, count) = (&self.win, &self.count);
+        let (arg, uncovered) = (&self.arg, &self.uncovered);
+        let disjoint = MAX && self.disjoint;
         kernels::split_samples(batch, (0, x.len()), &mut [dst], &|s, bufs| {
             let [dst] = bufs else { unreachable!() };
+            if disjoint {
+                // Each cell written once: its window's gradient where it held the maximum.
+                for (b, db) in s.zip(dst.chunks_exact_mut(ip * c)) {
+                    let o = b * op * c..(b + 1) * op * c;
+                    max_backward_disjoint(&win.table, win.win, c, &g[o.clone()], &arg[o], db);
+                    for &p in uncovered {
+                        db[p * c..(p + 1) * c].fill(0.0);
+                    }
+                }
+                return;
+            }
             dst.fill(0.0);
             for (b, db) in s.zip(dst.chunks_exact_mut(ip * c)) {
                 let xb = &xin[b * ip * c..(b + 1) * ip * c];
@@ -386,6 +438,49 @@ impl<const N: usize, const MAX: bool> Layer for Pool<N, MAX> {
         m.insert("strides".into(), self.strides_or_default().to_vec().into());
         m.insert("data_format".into(), self.data_format.name().into());
         Value::Object(m)
+    }
+}
+
+kernels::multiversion! {
+    /// Max pooling of one sample `xb` (`[in_pos, c]`) into `ob` (`[out_pos, c]`), with the
+    /// index in its window of the first cell that held each maximum in `ab`.
+    fn max_forward(table: &[usize], win: usize, c: usize, xb: &[f32], ob: &mut [f32], ab: &mut [f32]) {
+        for ((t, row), arow) in table
+            .chunks_exact(win)
+            .zip(ob.chunks_exact_mut(c))
+            .zip(ab.chunks_exact_mut(c))
+        {
+            let mut cells = t.iter().enumerate().filter(|&(_, &p)| p != NONE);
+            let (k0, &p0) = cells.next().expect("every window overlaps the input");
+            row.copy_from_slice(&xb[p0 * c..(p0 + 1) * c]);
+            arow.fill(k0 as f32);
+            for (k, &p) in cells {
+                let kf = k as f32;
+                for ((r, a), &v) in row.iter_mut().zip(arow.iter_mut()).zip(&xb[p * c..(p + 1) * c]) {
+                    let more = v > *r;
+                    *r = if more { v } else { *r };
+                    *a = if more { kf } else { *a };
+                }
+            }
+        }
+    }
+}
+
+kernels::multiversion! {
+    /// The input gradient `db` of one sample of disjoint windows: every cell of a window
+    /// gets the window's gradient `gb` where it held the maximum (`ab`), else zero.
+    fn max_backward_disjoint(table: &[usize], win: usize, c: usize, gb: &[f32], ab: &[f32], db: &mut [f32]) {
+        for ((t, gr), ar) in table.chunks_exact(win).zip(gb.chunks_exact(c)).zip(ab.chunks_exact(c)) {
+            for (k, &p) in t.iter().enumerate() {
+                if p == NONE {
+                    continue;
+                }
+                let kf = k as f32;
+                for ((d, &gv), &a) in db[p * c..(p + 1) * c].iter_mut().zip(gr).zip(ar) {
+                    *d = if a == kf { gv } else { 0.0 };
+                }
+            }
+        }
     }
 }
 
