@@ -244,7 +244,29 @@ pub(crate) fn split_samples(
     outs: &mut [&mut [f32]],
     f: &SampleJob,
 ) {
-    split_samples_in(units, sample_parts(units, size), outs, f)
+    let parts = sample_parts(units, size);
+    if parts <= 1 || units == 0 {
+        return f(0..units, outs);
+    }
+    let mut per = [0usize; 4];
+    for (p, o) in per.iter_mut().zip(outs.iter()) {
+        assert!(o.len() % units == 0, "buffers hold whole samples");
+        *p = o.len() / units;
+    }
+    split_regions(
+        parts,
+        outs,
+        &|i, j| {
+            let r = sample_run(units, parts, i);
+            r.start * per[j]..r.end * per[j]
+        },
+        &|i, mine| {
+            let r = sample_run(units, parts, i);
+            if !r.is_empty() {
+                f(r, mine)
+            }
+        },
+    );
 }
 
 /// The number of parts [`split_samples`] cuts `units` samples into for a job of `size`.
@@ -261,33 +283,6 @@ pub(crate) fn sample_parts(units: usize, size: (usize, usize)) -> usize {
 /// The samples of part `i` when `units` samples are cut into `parts`.
 pub(crate) fn sample_run(units: usize, parts: usize, i: usize) -> Range<usize> {
     piece(units, parts, 1, i)
-}
-
-/// [`split_samples`] into a given number of parts (from [`sample_parts`]), part `i` taking
-/// the samples [`sample_run`] gives; parts may run one after another on one thread.
-fn split_samples_in(units: usize, parts: usize, outs: &mut [&mut [f32]], f: &SampleJob) {
-    if parts <= 1 || units == 0 {
-        return f(0..units, outs);
-    }
-    let mut per = [0usize; 4];
-    for (p, o) in per.iter_mut().zip(outs.iter()) {
-        assert!(o.len() % units == 0, "buffers hold whole samples");
-        *p = o.len() / units;
-    }
-    split_regions(
-        parts,
-        outs,
-        &|i, j| {
-            let r = piece(units, parts, 1, i);
-            r.start * per[j]..r.end * per[j]
-        },
-        &|i, mine| {
-            let r = piece(units, parts, 1, i);
-            if !r.is_empty() {
-                f(r, mine)
-            }
-        },
-    );
 }
 
 /// Runs `f(i, outs_i)` for every part `i < parts` on the threads, where `outs_i[j]` is the

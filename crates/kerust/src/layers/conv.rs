@@ -69,7 +69,8 @@ pub struct Conv<const N: usize> {
     /// The Winograd geometry when this layer takes that path (see [`Self::winograd_pays`]).
     wino: Option<Wino>,
     /// Winograd buffers: the transformed kernel and its transpose, the transformed output
-    /// (then its gradient), the transformed kernel gradient.
+    /// gradient kept for the kernel gradient (several runs only), the transformed kernel
+    /// gradient. (`col` holds the kept transformed input, `dcol` each run's scratch.)
     wu: Vec<f32>,
     wut: Vec<f32>,
     wm: Vec<f32>,

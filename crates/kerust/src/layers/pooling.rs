@@ -365,7 +365,7 @@ impl<const N: usize, const MAX: bool> Layer for Pool<N, MAX> {
         }
     }
 
-    fn backward(&mut self, x: &Tensor, y: &Tensor, gy: &mut Tensor, gx: Option<&mut Tensor>) {
+    fn backward(&mut self, x: &Tensor, _y: &Tensor, gy: &mut Tensor, gx: Option<&mut Tensor>) {
         let Some(gx) = gx else { return };
         let batch = x.rows();
         let c = self.c;
@@ -378,12 +378,6 @@ impl<const N: usize, const MAX: bool> Layer for Pool<N, MAX> {
             geom::to_channels_last(gy.data(), batch, c, op, &mut self.gl);
             &self.gl
         };
-        // The forward pass's channels-last input and output.
-        let (xin, yout): (&[f32], &[f32]) = if cl {
-            (x.data(), y.data())
-        } else {
-            (&self.xl, &self.yl)
-        };
         gx.resize(x.shape());
         let dst: &mut [f32] = if cl {
             gx.data_mut()
@@ -393,34 +387,34 @@ impl<const N: usize, const MAX: bool> Layer for Pool<N, MAX> {
         };
         let (win, count) = (&self.win, &self.count);
         let (arg, uncovered) = (&self.arg, &self.uncovered);
-        let disjoint = MAX && self.disjoint;
+        let disjoint = self.disjoint;
         kernels::split_samples(batch, (0, x.len()), &mut [dst], &|s, bufs| {
             let [dst] = bufs else { unreachable!() };
-            if disjoint {
-                // Each cell written once: its window's gradient where it held the maximum.
-                for (b, db) in s.zip(dst.chunks_exact_mut(ip * c)) {
-                    let o = b * op * c..(b + 1) * op * c;
-                    max_backward_disjoint(&win.table, win.win, c, &g[o.clone()], &arg[o], db);
-                    for &p in uncovered {
-                        db[p * c..(p + 1) * c].fill(0.0);
-                    }
-                }
-                return;
+            // Disjoint max-pooling windows write each cell once; the rest add into zeros.
+            let overwrite = MAX && disjoint;
+            if !overwrite {
+                dst.fill(0.0);
             }
-            dst.fill(0.0);
             for (b, db) in s.zip(dst.chunks_exact_mut(ip * c)) {
-                let xb = &xin[b * ip * c..(b + 1) * ip * c];
-                for (o, t) in win.table.chunks_exact(win.win).enumerate() {
-                    let base = (b * op + o) * c;
-                    let (yr, gr) = (&yout[base..base + c], &g[base..base + c]);
-                    if MAX {
-                        max_window_backward(t, c, xb, yr, gr, db);
-                    } else {
-                        let n = count[o];
-                        for &p in t.iter().filter(|&&p| p != NONE) {
-                            for (d, v) in db[p * c..(p + 1) * c].iter_mut().zip(gr) {
-                                *d += v / n;
-                            }
+                let o = b * op * c..(b + 1) * op * c;
+                if MAX {
+                    let (gb, ab) = (&g[o.clone()], &arg[o]);
+                    max_backward(&win.table, win.win, c, gb, ab, db, overwrite);
+                    if overwrite {
+                        for &p in uncovered {
+                            db[p * c..(p + 1) * c].fill(0.0);
+                        }
+                    }
+                    continue;
+                }
+                for (t, (gr, &n)) in win
+                    .table
+                    .chunks_exact(win.win)
+                    .zip(g[o].chunks_exact(c).zip(count))
+                {
+                    for &p in t.iter().filter(|&&p| p != NONE) {
+                        for (d, v) in db[p * c..(p + 1) * c].iter_mut().zip(gr) {
+                            *d += v / n;
                         }
                     }
                 }
@@ -467,46 +461,21 @@ kernels::multiversion! {
 }
 
 kernels::multiversion! {
-    /// The input gradient `db` of one sample of disjoint windows: every cell of a window
-    /// gets the window's gradient `gb` where it held the maximum (`ab`), else zero.
-    fn max_backward_disjoint(table: &[usize], win: usize, c: usize, gb: &[f32], ab: &[f32], db: &mut [f32]) {
+    /// The input gradient `db` of one sample: every cell of a window gets the window's
+    /// gradient `gb` where it held the maximum (`ab`, from the forward pass), else zero;
+    /// written over `db` when no cell is in two windows, else added to it.
+    fn max_backward(table: &[usize], win: usize, c: usize, gb: &[f32], ab: &[f32], db: &mut [f32], overwrite: bool) {
         for ((t, gr), ar) in table.chunks_exact(win).zip(gb.chunks_exact(c)).zip(ab.chunks_exact(c)) {
             for (k, &p) in t.iter().enumerate() {
                 if p == NONE {
                     continue;
                 }
                 let kf = k as f32;
-                for ((d, &gv), &a) in db[p * c..(p + 1) * c].iter_mut().zip(gr).zip(ar) {
-                    *d = if a == kf { gv } else { 0.0 };
+                let dr = &mut db[p * c..(p + 1) * c];
+                for ((d, &gv), &a) in dr.iter_mut().zip(gr).zip(ar) {
+                    let v = if a == kf { gv } else { 0.0 };
+                    *d = if overwrite { v } else { *d + v };
                 }
-            }
-        }
-    }
-}
-
-/// Hands one window's output gradient `gr` to the first cell of the window (`t`, input
-/// positions) that holds the maximum `yr`, as the forward pass chose it; `db` is the
-/// sample's input gradient.
-#[inline]
-fn max_window_backward(t: &[usize], c: usize, xb: &[f32], yr: &[f32], gr: &[f32], db: &mut [f32]) {
-    // Channels in blocks, each with the gradient not yet handed to a cell (`rem`); the
-    // loop is branch-free, as the comparisons are unpredictable.
-    const BLOCK: usize = 64;
-    let mut rem = [0.0f32; BLOCK];
-    for c0 in (0..c).step_by(BLOCK) {
-        let w = BLOCK.min(c - c0);
-        let rem = &mut rem[..w];
-        rem.copy_from_slice(&gr[c0..c0 + w]);
-        let yr = &yr[c0..c0 + w];
-        for &p in t.iter().filter(|&&p| p != NONE) {
-            let xr = &xb[p * c + c0..p * c + c0 + w];
-            let dr = &mut db[p * c + c0..p * c + c0 + w];
-            for (((d, r), &xv), &yv) in dr.iter_mut().zip(rem.iter_mut()).zip(xr).zip(yr) {
-                // All ones where this cell holds the maximum.
-                let mask = ((xv == yv) as u32).wrapping_neg();
-                let bits = r.to_bits();
-                *d += f32::from_bits(bits & mask);
-                *r = f32::from_bits(bits & !mask);
             }
         }
     }
