@@ -44,7 +44,7 @@ pub(crate) use multiversion;
 
 pub mod cpu;
 mod gemm;
-mod team;
+pub(crate) mod team;
 pub mod vmath;
 pub(crate) mod winograd;
 

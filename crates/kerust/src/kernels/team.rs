@@ -1,4 +1,5 @@
-//! A fork-join team that splits one product or one optimizer step over the threads.
+//! A fork-join team that splits one product or one optimizer step over the threads, or
+//! runs a side job (gathering the next batch) on a worker while the caller computes.
 //!
 //! Why not rayon: a `join` from a thread outside rayon's pool parks the caller on a
 //! condition variable until the pool is done, which costs several microseconds on each side,
@@ -40,6 +41,8 @@ static COOLDOWN: AtomicUsize = AtomicUsize::new(0);
 /// [`PROMPT_RUN`] prompt ones.
 static BACKOFF: AtomicUsize = AtomicUsize::new(FIRST_COOLDOWN);
 static PROMPT: AtomicUsize = AtomicUsize::new(0);
+/// Splits of two or more parts asked for so far: [`splits_wanted`].
+static WANTED: AtomicUsize = AtomicUsize::new(0);
 
 /// A split that waits this long (plus half the time the caller spent on its own parts)
 /// for a worker's part means a worker lost its core (another
@@ -125,82 +128,182 @@ pub fn split(parts: usize, f: &(dyn Fn(usize) + Sync)) {
     if parts <= 1 {
         return (0..parts).for_each(f);
     }
+    WANTED.fetch_add(1, Ordering::Relaxed);
+    let Some(team) = take_team() else {
+        return (0..parts).for_each(f);
+    };
+    let split = Published::new(team, parts, parts - 1, f);
+    run_claimed();
+    split.finish();
+}
+
+/// Runs `main` on the calling thread while a worker runs `side(0)`, and returns `main`'s
+/// result once both have finished: for work that does not depend on `main`, such as
+/// gathering the next batch while a training step runs. `main` keeps the calling thread
+/// (and its thread-local state); splits inside it find the team busy and run on the caller
+/// alone, so this pays only when `main` would not split (see [`splits_wanted`]). With one
+/// thread, a busy team or no worker free in time, the caller runs `side` itself after
+/// `main`: the outcome is the same either way.
+pub fn overlap<R>(threads: usize, main: impl FnOnce() -> R, side: &(dyn Fn(usize) + Sync)) -> R {
+    if threads < 2 {
+        let r = main();
+        side(0);
+        return r;
+    }
+    OVERLAPS.with(|n| n.set(n.get() + 1));
+    let Some(team) = take_team() else {
+        let r = main();
+        side(0);
+        return r;
+    };
+    let split = Published::new(team, 1, 1, side);
+    // `side` borrows from our caller: it must not outlive a panic in `main`.
+    let r = catch_unwind(AssertUnwindSafe(main));
+    run_claimed();
+    split.finish();
+    r.unwrap_or_else(|p| resume_unwind(p))
+}
+
+thread_local! {
+    /// [`overlap`] calls with two or more threads made by this thread.
+    static OVERLAPS: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
+/// How many times this thread has called [`overlap`] with two or more threads (whether or
+/// not a worker took the side job).
+#[cfg(test)]
+pub fn overlaps_here() -> usize {
+    OVERLAPS.with(|n| n.get())
+}
+
+/// How many splits of two or more parts have been asked for so far (whether or not workers
+/// ran them): a caller compares two readings to learn whether its work uses the team.
+pub fn splits_wanted() -> usize {
+    WANTED.load(Ordering::Relaxed)
+}
+
+/// The team, unless a cooldown is on or another split holds it.
+fn take_team() -> Option<MutexGuard<'static, Team>> {
     if COOLDOWN
         .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |c| c.checked_sub(1))
         .is_ok()
     {
-        return (0..parts).for_each(f);
+        return None;
     }
-    let mut team = match WORKERS.try_lock() {
-        Ok(w) => w,
-        Err(TryLockError::Poisoned(p)) => p.into_inner(),
-        Err(TryLockError::WouldBlock) => return (0..parts).for_each(f),
-    };
-    start_workers(&mut team, parts - 1);
-    let csr = super::cpu::get_csr();
-    // SAFETY: we hold WORKERS and the previous split has ended (every claimed part counted
-    // done), so nobody reads JOB now. The lifetime of `f` is erased; no part uses it after
-    // this call returns, because we wait below until every part is done.
-    unsafe {
-        let f: *const (dyn Fn(usize) + Sync + '_) = f;
-        *JOB.0.get() = Job {
-            f: std::mem::transmute::<
-                *const (dyn Fn(usize) + Sync + '_),
-                *const (dyn Fn(usize) + Sync + 'static),
-            >(f),
-            csr,
-        };
+    match WORKERS.try_lock() {
+        Ok(w) => Some(w),
+        Err(TryLockError::Poisoned(p)) => Some(p.into_inner()),
+        Err(TryLockError::WouldBlock) => None,
     }
-    DONE.store(0, Ordering::Relaxed);
-    let sequence = (TICKET.load(Ordering::Relaxed) >> 32).wrapping_add(1);
-    TICKET.store((sequence << 32) | ((parts as u64) << 16), Ordering::SeqCst);
-    // A worker asleep although the last split was less than a spin ago has lost its core,
-    // as with a late part below. (After a longer gap, sleeping is what workers do.)
-    let now = Instant::now();
-    let recent = team.last_split.is_some_and(|t| now - t < SPIN);
-    team.last_split = Some(now);
-    let mut late = false;
-    // A worker woken now takes a while to start (tens to hundreds of microseconds on a
-    // virtual machine); that is no sign of a lost core, so such a split is not judged by
-    // how long it waits.
-    let mut woke = false;
-    for w in team.workers.iter().take(parts - 1) {
-        if w.sleeping.load(Ordering::SeqCst) {
-            w.thread.unpark();
-            woke = true;
-            late |= recent;
+}
+
+/// A split handed to the workers, until [`Published::finish`] has seen every part done.
+struct Published {
+    team: MutexGuard<'static, Team>,
+    parts: usize,
+    csr: u32,
+    start: Instant,
+    late: bool,
+    woke: bool,
+}
+
+impl Published {
+    /// Publishes `f`'s parts for the caller and `helpers` workers, and wakes those that
+    /// sleep.
+    fn new(
+        mut team: MutexGuard<'static, Team>,
+        parts: usize,
+        helpers: usize,
+        f: &(dyn Fn(usize) + Sync),
+    ) -> Self {
+        start_workers(&mut team, helpers);
+        let csr = super::cpu::get_csr();
+        // SAFETY: we hold WORKERS and the previous split has ended (every claimed part
+        // counted done), so nobody reads JOB now. The lifetime of `f` is erased; no part
+        // uses it after `finish` returns, which waits until every part is done, and the
+        // callers keep `f` alive until then.
+        unsafe {
+            let f: *const (dyn Fn(usize) + Sync + '_) = f;
+            *JOB.0.get() = Job {
+                f: std::mem::transmute::<
+                    *const (dyn Fn(usize) + Sync + '_),
+                    *const (dyn Fn(usize) + Sync + 'static),
+                >(f),
+                csr,
+            };
         }
-    }
-    run_claimed();
-    if DONE.load(Ordering::Acquire) != parts {
-        let waiting = Instant::now();
-        // Parts are never quite equal, and a worker's part may read data that is in the
-        // caller's cache: a wait is late only when the split took longer than running
-        // both parts here would have (the wait exceeds our own share).
-        let allowance = LATE + (waiting - now);
-        let mut spins = 0u32;
-        while DONE.load(Ordering::Acquire) != parts {
-            // A worker that claimed a part may have lost its core; offer it ours.
-            spins += 1;
-            if spins < 1 << 10 {
-                std::hint::spin_loop();
-            } else {
-                std::thread::yield_now();
+        DONE.store(0, Ordering::Relaxed);
+        let sequence = (TICKET.load(Ordering::Relaxed) >> 32).wrapping_add(1);
+        TICKET.store((sequence << 32) | ((parts as u64) << 16), Ordering::SeqCst);
+        // A worker asleep although the last split was less than a spin ago has lost its
+        // core, as with a late part in `finish`. (After a longer gap, sleeping is what
+        // workers do.)
+        let start = Instant::now();
+        let recent = team.last_split.is_some_and(|t| start - t < SPIN);
+        team.last_split = Some(start);
+        let mut late = false;
+        // A worker woken now takes a while to start (tens to hundreds of microseconds on a
+        // virtual machine); that is no sign of a lost core, so such a split is not judged
+        // by how long it waits.
+        let mut woke = false;
+        for w in team.workers.iter().take(helpers) {
+            if w.sleeping.load(Ordering::SeqCst) {
+                w.thread.unpark();
+                woke = true;
+                late |= recent;
             }
         }
-        late |= !woke && waiting.elapsed() > allowance;
+        Published {
+            team,
+            parts,
+            csr,
+            start,
+            late,
+            woke,
+        }
     }
-    if late {
-        let backoff = BACKOFF.load(Ordering::Relaxed);
-        COOLDOWN.store(backoff, Ordering::Relaxed);
-        BACKOFF.store((backoff * 2).min(MAX_COOLDOWN), Ordering::Relaxed);
-    } else {
-        prompt();
-    }
-    super::cpu::set_csr(csr);
-    drop(team);
-    if PANICKED.swap(false, Ordering::SeqCst) {
-        resume_unwind(Box::new("a part of a parallel kernel panicked"));
+
+    /// Waits until every part is done (the caller has claimed what it could), judges
+    /// whether a worker was late, and hands the team back.
+    fn finish(self) {
+        let Published {
+            team,
+            parts,
+            csr,
+            start,
+            mut late,
+            woke,
+        } = self;
+        if DONE.load(Ordering::Acquire) != parts {
+            let waiting = Instant::now();
+            // Parts are never quite equal, and a worker's part may read data that is in the
+            // caller's cache: a wait is late only when the split took longer than running
+            // both parts here would have (the wait exceeds our own share).
+            let allowance = LATE + (waiting - start);
+            let mut spins = 0u32;
+            while DONE.load(Ordering::Acquire) != parts {
+                // A worker that claimed a part may have lost its core; offer it ours.
+                spins += 1;
+                if spins < 1 << 10 {
+                    std::hint::spin_loop();
+                } else {
+                    std::thread::yield_now();
+                }
+            }
+            late |= !woke && waiting.elapsed() > allowance;
+        }
+        if late {
+            let backoff = BACKOFF.load(Ordering::Relaxed);
+            COOLDOWN.store(backoff, Ordering::Relaxed);
+            BACKOFF.store((backoff * 2).min(MAX_COOLDOWN), Ordering::Relaxed);
+        } else {
+            prompt();
+        }
+        super::cpu::set_csr(csr);
+        drop(team);
+        if PANICKED.swap(false, Ordering::SeqCst) {
+            resume_unwind(Box::new("a part of a parallel kernel panicked"));
+        }
     }
 }
 
@@ -302,6 +405,59 @@ mod tests {
             }
         });
         assert_eq!(total.load(Ordering::Relaxed), 4 * 100 * 4);
+    }
+
+    #[test]
+    fn overlap_runs_main_on_the_caller_and_the_side_job_once() {
+        let me = std::thread::current().id();
+        for threads in [1, 2, 3] {
+            for _ in 0..50 {
+                let runs = AtomicU64::new(0);
+                let side_thread = Mutex::new(None);
+                let r = overlap(
+                    threads,
+                    || {
+                        assert_eq!(std::thread::current().id(), me);
+                        7
+                    },
+                    &|i| {
+                        assert_eq!(i, 0);
+                        runs.fetch_add(1, Ordering::Relaxed);
+                        *side_thread.lock().unwrap() = Some(std::thread::current().id());
+                    },
+                );
+                assert_eq!(r, 7);
+                assert_eq!(runs.load(Ordering::Relaxed), 1, "{threads} threads");
+                if threads == 1 {
+                    assert_eq!(*side_thread.lock().unwrap(), Some(me));
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_panic_in_overlaps_main_leaves_no_side_job_running() {
+        for _ in 0..20 {
+            let runs = AtomicU64::new(0);
+            let r = catch_unwind(AssertUnwindSafe(|| {
+                overlap(2, || panic!("main fails"), &|_| {
+                    std::thread::sleep(Duration::from_micros(200));
+                    runs.fetch_add(1, Ordering::Relaxed);
+                })
+            }));
+            assert!(r.is_err());
+            // A side job that started (on a worker, or on the caller after `main`) had
+            // finished before the panic left `overlap`; none starts afterwards.
+            let seen = runs.load(Ordering::Relaxed);
+            assert!(seen <= 1);
+            std::thread::sleep(Duration::from_millis(1));
+            assert_eq!(runs.load(Ordering::Relaxed), seen);
+        }
+        let n = AtomicU64::new(0);
+        split(2, &|_| {
+            n.fetch_add(1, Ordering::Relaxed);
+        });
+        assert_eq!(n.load(Ordering::Relaxed), 2);
     }
 
     #[test]
