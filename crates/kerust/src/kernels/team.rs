@@ -157,7 +157,7 @@ pub fn overlap<R>(threads: usize, main: impl FnOnce() -> R, side: &(dyn Fn(usize
         return r;
     };
     let split = Published::new(team, 1, 1, side);
-    // `side` borrows from our caller: it must not outlive a panic in `main`.
+    // `side` borrows from our caller: on a panic in `main`, run or wait for it first.
     let r = catch_unwind(AssertUnwindSafe(main));
     run_claimed();
     split.finish();
@@ -197,9 +197,10 @@ fn take_team() -> Option<MutexGuard<'static, Team>> {
     }
 }
 
-/// A split handed to the workers, until [`Published::finish`] has seen every part done.
+/// A split handed to the workers, until every part is done (see its `Drop`).
 struct Published {
-    team: MutexGuard<'static, Team>,
+    /// Held until the split has ended.
+    _team: MutexGuard<'static, Team>,
     parts: usize,
     csr: u32,
     start: Instant,
@@ -254,7 +255,7 @@ impl Published {
             }
         }
         Published {
-            team,
+            _team: team,
             parts,
             csr,
             start,
@@ -263,25 +264,28 @@ impl Published {
         }
     }
 
-    /// Waits until every part is done (the caller has claimed what it could), judges
-    /// whether a worker was late, and hands the team back.
+    /// Waits until every part is done (the caller has claimed what it could) and hands the
+    /// team back (the `Drop` below), then passes on a part's panic.
     fn finish(self) {
-        let Published {
-            team,
-            parts,
-            csr,
-            start,
-            mut late,
-            woke,
-        } = self;
-        if DONE.load(Ordering::Acquire) != parts {
+        drop(self);
+        if PANICKED.swap(false, Ordering::SeqCst) {
+            resume_unwind(Box::new("a part of a parallel kernel panicked"));
+        }
+    }
+}
+
+/// The wait is in `drop`, so that no path out of a split (a panic included) can leave a
+/// worker running a job whose closure is gone.
+impl Drop for Published {
+    fn drop(&mut self) {
+        if DONE.load(Ordering::Acquire) != self.parts {
             let waiting = Instant::now();
             // Parts are never quite equal, and a worker's part may read data that is in the
             // caller's cache: a wait is late only when the split took longer than running
             // both parts here would have (the wait exceeds our own share).
-            let allowance = LATE + (waiting - start);
+            let allowance = LATE + (waiting - self.start);
             let mut spins = 0u32;
-            while DONE.load(Ordering::Acquire) != parts {
+            while DONE.load(Ordering::Acquire) != self.parts {
                 // A worker that claimed a part may have lost its core; offer it ours.
                 spins += 1;
                 if spins < 1 << 10 {
@@ -290,20 +294,17 @@ impl Published {
                     std::thread::yield_now();
                 }
             }
-            late |= !woke && waiting.elapsed() > allowance;
+            self.late |= !self.woke && waiting.elapsed() > allowance;
         }
-        if late {
+        if self.late {
             let backoff = BACKOFF.load(Ordering::Relaxed);
             COOLDOWN.store(backoff, Ordering::Relaxed);
             BACKOFF.store((backoff * 2).min(MAX_COOLDOWN), Ordering::Relaxed);
         } else {
             prompt();
         }
-        super::cpu::set_csr(csr);
-        drop(team);
-        if PANICKED.swap(false, Ordering::SeqCst) {
-            resume_unwind(Box::new("a part of a parallel kernel panicked"));
-        }
+        super::cpu::set_csr(self.csr);
+        // `team` (the lock) is released after this, when the fields drop.
     }
 }
 
