@@ -110,8 +110,6 @@ pub(crate) struct Compiled {
     resolved_for: Option<(usize, usize)>,
     yb: Vec<f32>,
     swb: Vec<f32>,
-    /// The next batch, gathered on another thread during a step (see `train_step_gathering`).
-    next: Batch,
 }
 
 /// Input values per batch from which the next batch is gathered on another thread during a
@@ -280,7 +278,6 @@ impl Sequential {
             resolved_for: None,
             yb: Vec::new(),
             swb: Vec::new(),
-            next: Batch::default(),
         });
         self.compiled_fusion();
         Ok(())
@@ -388,36 +385,35 @@ impl Sequential {
     }
 
     /// [`train_step`](Self::train_step) while another thread gathers the samples `idx` into
-    /// the next batch's buffers, which [`take_next_batch`](Self::take_next_batch) then
-    /// makes current. A step that runs on one thread (a small model at a small batch) leaves
-    /// the other cores idle; this gives one of them the batch copy, which on the tutorials'
-    /// MNIST models is a tenth of the step (rows scattered over the whole data set).
+    /// `next`, which [`take_next_batch`](Self::take_next_batch) then makes current. A step
+    /// that runs on one thread (a small model at a small batch) leaves the other cores idle;
+    /// this gives one of them the batch copy, which on the tutorials' MNIST models is a
+    /// tenth of the step (rows scattered over the whole data set). `next` belongs to the
+    /// `fit` call, so that nothing a callback does between steps (an `evaluate`, a
+    /// `compile`) can reach it.
     fn train_step_gathering(
         &mut self,
-        x: &Inputs,
-        y: &Targets,
-        sw: Option<&[f32]>,
+        next: &mut Batch,
+        (x, y, sw): (&Inputs, &Targets, Option<&[f32]>),
         idx: &[usize],
     ) -> Result<f32> {
-        let c = self.compiled.as_mut().expect("compiled");
-        let next = std::sync::Mutex::new(std::mem::take(&mut c.next));
-        let loss = team::overlap(num_threads(), || self.train_step(), &|_| {
-            let mut b = next.lock().unwrap_or_else(PoisonError::into_inner);
-            let b = &mut *b;
+        let cell = std::sync::Mutex::new(next);
+        team::overlap(num_threads(), || self.train_step(), &|_| {
+            let mut b = cell.lock().unwrap_or_else(PoisonError::into_inner);
+            let b = &mut **b;
             gather_into(&mut b.x, &mut b.y, &mut b.sw, x, y, sw, idx);
-        });
-        let c = self.compiled.as_mut().expect("compiled");
-        c.next = next.into_inner().unwrap_or_else(PoisonError::into_inner);
-        loss
+        })
     }
 
     /// Makes the batch gathered by [`train_step_gathering`](Self::train_step_gathering)
     /// the current one (the buffers swap; nothing is copied).
-    fn take_next_batch(&mut self) {
+    fn take_next_batch(&mut self, next: &mut Batch) {
+        self.acts
+            .resize_with(self.layers.len() + 1, Default::default);
         let c = self.compiled.as_mut().expect("compiled");
-        std::mem::swap(&mut self.acts[0], &mut c.next.x);
-        std::mem::swap(&mut c.yb, &mut c.next.y);
-        std::mem::swap(&mut c.swb, &mut c.next.sw);
+        std::mem::swap(&mut self.acts[0], &mut next.x);
+        std::mem::swap(&mut c.yb, &mut next.y);
+        std::mem::swap(&mut c.swb, &mut next.sw);
     }
 
     /// One optimizer step on the gathered batch; returns the batch loss (with regularization).
@@ -643,8 +639,9 @@ impl Sequential {
         // A callback (BackupAndRestore) may have restored a later starting point.
         let initial_epoch = self.resume_epoch.take().unwrap_or(o.initial_epoch);
         let mut order: Vec<usize> = Vec::with_capacity(n_train);
-        // Whether the next batch is gathered on another thread during each step.
+        // Whether the next batch is gathered on another thread during each step, and where.
         let mut overlap: Option<bool> = None;
+        let mut next_batch = Batch::default();
         let mut logs = Logs::new();
         let mut epoch_logs = Logs::new();
         for epoch in initial_epoch..o.epochs {
@@ -676,16 +673,18 @@ impl Sequential {
                     self.check_abort()?;
                 }
                 if gathered {
-                    self.take_next_batch();
+                    self.take_next_batch(&mut next_batch);
                 } else {
                     self.gather(&xi, &yt, weights.as_deref(), idx);
                 }
                 let next = batches.peek().filter(|_| overlap == Some(true));
                 gathered = next.is_some();
                 let l = match next {
-                    Some(&(_, next)) => {
-                        self.train_step_gathering(&xi, &yt, weights.as_deref(), next)?
-                    }
+                    Some(&(_, idx)) => self.train_step_gathering(
+                        &mut next_batch,
+                        (&xi, &yt, weights.as_deref()),
+                        idx,
+                    )?,
                     None => {
                         // The first step tells whether a step uses the other threads; if
                         // not, and the batches are large enough to be worth handing over,
@@ -1018,6 +1017,20 @@ mod tests {
     use crate::layers::Dense;
     use ndarray::{Array1, Array2};
 
+    /// Between steps, predicts a few samples (the model's batch buffers change shape) and
+    /// every third batch compiles the model again (fresh batch buffers and optimizer).
+    struct Meddler(Array2<f32>);
+
+    impl crate::callbacks::Callback for Meddler {
+        fn on_train_batch_end(&mut self, b: usize, _: &Logs, m: &mut Sequential) {
+            m.predict(&self.0, 2).unwrap();
+            if b % 3 == 2 {
+                m.compile("adam", "sparse_categorical_crossentropy", ["accuracy"])
+                    .unwrap();
+            }
+        }
+    }
+
     #[test]
     fn the_next_batch_gathered_on_another_thread_trains_the_same_bits() {
         // 784 features at batch 32: 25,088 values a batch, over `GATHER_APART_MIN`, and a
@@ -1028,7 +1041,7 @@ mod tests {
         let x = Array2::from_shape_fn((n, 784), |(i, j)| ((i * 7 + j * 3) % 11) as f32 / 11.0);
         let y = Array1::from_shape_fn(n, |i| ((i * 5) % 10) as u8);
         let sw: Vec<f32> = (0..n).map(|i| 0.5 + (i % 4) as f32 * 0.25).collect();
-        let run = |threads: usize| {
+        let run = |threads: usize, meddle: bool| {
             set_num_threads(threads);
             crate::set_random_seed(3);
             let mut m = Sequential::new(vec![
@@ -1039,37 +1052,43 @@ mod tests {
             m.compile("adam", "sparse_categorical_crossentropy", ["accuracy"])
                 .unwrap();
             let before = team::overlaps_here();
-            let o = FitOptions {
+            let mut meddler = Meddler(x.slice(ndarray::s![..5, ..]).to_owned());
+            let mut o = FitOptions {
                 epochs: 2,
                 verbose: 0,
                 validation_split: 0.1,
                 sample_weight: Some(sw.clone()),
                 ..Default::default()
             };
+            if meddle {
+                o.callbacks.push(&mut meddler);
+            }
             let h = m.fit(&x, &y, o).unwrap();
             let bits =
                 |k: &str| -> Vec<u32> { h.get(k).unwrap().iter().map(|v| v.to_bits()).collect() };
             let logs = [bits("loss"), bits("accuracy"), bits("val_loss")];
             (m.get_weights(), logs, team::overlaps_here() - before)
         };
-        let (w1, logs1, overlaps1) = run(1);
-        assert_eq!(overlaps1, 0);
-        // Other tests change the thread count now and then; one of three runs at two
-        // threads decides on the overlap: every step but the first (which decides) and the
-        // last of each epoch (no next batch), 5 + 6.
-        let mut overlapped = false;
-        for _ in 0..3 {
-            let (w2, logs2, overlaps2) = run(2);
-            assert!(
-                w2 == w1 && logs2 == logs1,
-                "two threads changed the training"
-            );
-            overlapped |= overlaps2 == 11;
-            if overlapped {
-                break;
+        for meddle in [false, true] {
+            let (w1, logs1, overlaps1) = run(1, meddle);
+            assert_eq!(overlaps1, 0);
+            // Other tests change the thread count now and then; one of three runs at two
+            // threads decides on the overlap: every step but the first (which decides) and
+            // the last of each epoch (no next batch), 5 + 6.
+            let mut overlapped = false;
+            for _ in 0..3 {
+                let (w2, logs2, overlaps2) = run(2, meddle);
+                assert!(
+                    w2 == w1 && logs2 == logs1,
+                    "two threads changed the training (callback meddling: {meddle})"
+                );
+                overlapped |= overlaps2 == 11;
+                if overlapped {
+                    break;
+                }
             }
+            assert!(overlapped, "no run gathered its batches on another thread");
         }
         set_num_threads(0);
-        assert!(overlapped, "no run gathered its batches on another thread");
     }
 }
