@@ -378,10 +378,17 @@ impl Sequential {
 
     /// Copies the samples `idx` of `x`/`y`/weights into the batch buffers.
     fn gather(&mut self, x: &Inputs, y: &Targets, sw: Option<&[f32]>, idx: &[usize]) {
+        let (xb, c) = self.batch_slot();
+        gather_into(xb, &mut c.yb, &mut c.swb, x, y, sw, idx);
+    }
+
+    /// Where the current batch lives: the first activation buffer (the inputs) and the
+    /// compiled state (targets and sample weights).
+    fn batch_slot(&mut self) -> (&mut Tensor, &mut Compiled) {
         self.acts
             .resize_with(self.layers.len() + 1, Default::default);
         let c = self.compiled.as_mut().expect("compiled");
-        gather_into(&mut self.acts[0], &mut c.yb, &mut c.swb, x, y, sw, idx);
+        (&mut self.acts[0], c)
     }
 
     /// [`train_step`](Self::train_step) while another thread gathers the samples `idx` into
@@ -408,10 +415,8 @@ impl Sequential {
     /// Makes the batch gathered by [`train_step_gathering`](Self::train_step_gathering)
     /// the current one (the buffers swap; nothing is copied).
     fn take_next_batch(&mut self, next: &mut Batch) {
-        self.acts
-            .resize_with(self.layers.len() + 1, Default::default);
-        let c = self.compiled.as_mut().expect("compiled");
-        std::mem::swap(&mut self.acts[0], &mut next.x);
+        let (xb, c) = self.batch_slot();
+        std::mem::swap(xb, &mut next.x);
         std::mem::swap(&mut c.yb, &mut next.y);
         std::mem::swap(&mut c.swb, &mut next.sw);
     }

@@ -7,7 +7,8 @@
 #![allow(dead_code)]
 
 use kerust::callbacks::{Callback, Logs};
-use kerust::models::Sequential;
+use kerust::models::{FitOptions, IntoTargets, Sequential};
+use ndarray::{ArrayBase, Data, Dimension};
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -87,4 +88,32 @@ impl Callback for Window {
             set_counting(false);
         }
     }
+}
+
+/// Trains `model` two epochs of `steps` batches on `x`, `y` and returns the allocations of
+/// the second epoch's steady state, as [`Window`] counts them.
+pub fn second_epoch_allocations<S, D>(
+    model: &mut Sequential,
+    x: &ArrayBase<S, D>,
+    y: impl IntoTargets,
+    steps: usize,
+) -> usize
+where
+    S: Data<Elem = f32>,
+    D: Dimension,
+{
+    let mut w = Window::new(steps);
+    model
+        .fit(
+            x,
+            y,
+            FitOptions {
+                epochs: 2,
+                verbose: 0,
+                callbacks: vec![&mut w],
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    allocations()
 }
