@@ -269,6 +269,27 @@ pub(crate) fn split_samples(
     );
 }
 
+/// Runs `f` on disjoint ranges of `units` independent samples that together cover them all,
+/// one range per part, split over the threads as [`split_samples`] would split a job of
+/// `size`: for a job whose buffers hold its samples apart (not one run per buffer), such as
+/// every timestep of a recurrence, which `f` reaches through its own disjoint views.
+pub(crate) fn split_sample_runs(
+    units: usize,
+    size: (usize, usize),
+    f: &(dyn Fn(Range<usize>) + Sync),
+) {
+    let parts = sample_parts(units, size);
+    if parts <= 1 || units == 0 {
+        return f(0..units);
+    }
+    team::split(parts, &|i| {
+        let r = sample_run(units, parts, i);
+        if !r.is_empty() {
+            f(r)
+        }
+    });
+}
+
 /// The number of parts [`split_samples`] cuts `units` samples into for a job of `size`.
 pub(crate) fn sample_parts(units: usize, size: (usize, usize)) -> usize {
     let (work, values) = size;

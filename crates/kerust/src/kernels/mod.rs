@@ -52,4 +52,4 @@ pub use cpu::{
     adam_step, add_bias_rows, col_sums, matmul, matmul_a_bt, matmul_at_b, num_threads,
     set_num_threads, sgd_step, with_training_env,
 };
-pub(crate) use cpu::{sample_parts, split_regions, split_samples};
+pub(crate) use cpu::{sample_parts, split_regions, split_sample_runs, split_samples};

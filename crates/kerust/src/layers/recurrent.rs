@@ -411,103 +411,101 @@ impl Rnn {
 
     /// The steps of the fused LSTM when [`rows_independent`](Self::rows_independent)
     /// (after the input projection): the threads each take rows of the batch for the whole
-    /// sequence, keeping the recurrent kernel in their own cache and the state rows they
-    /// write to themselves.
+    /// sequence, with no wait between timesteps, keeping the recurrent kernel in their own
+    /// cache and the state rows they write to themselves.
     fn run_steps_split(&mut self) {
         let (nt, h) = (self.steps, self.units);
         let gh = self.cell.gates() * h;
         let nb = self.bufs.batch;
-        let bh = nb * h;
         let u = self.params[1].value.data();
         let bf = &mut self.bufs;
-        for s in 0..nt {
-            let (hs, hn) = bf.h.split_at_mut((s + 1) * bh);
-            let hp = &hs[s * bh..];
-            let (cs, cn) = bf.c.split_at_mut((s + 1) * bh);
-            let cp = &cs[s * bh..];
-            split_rows(
-                nb,
-                nt * nb * h * gh,
-                &mut [
-                    &mut bf.xp[s * nb * gh..(s + 1) * nb * gh],
-                    &mut hn[..bh],
-                    &mut cn[..bh],
-                    &mut bf.ac[s * bh..(s + 1) * bh],
-                ],
-                &|r, bufs| {
-                    let [pre, hn, cn, ac] = bufs else {
-                        unreachable!()
-                    };
-                    if s > 0 {
-                        let hp = &hp[r.start * h..r.end * h];
-                        kernels::matmul(pre, hp, u, r.len(), h, gh, true);
-                    }
-                    for (i, b) in r.enumerate() {
-                        lstm_forward_row(
-                            &mut pre[i * gh..(i + 1) * gh],
-                            &cp[b * h..(b + 1) * h],
-                            &mut cn[i * h..(i + 1) * h],
-                            &mut ac[i * h..(i + 1) * h],
-                            &mut hn[i * h..(i + 1) * h],
-                        );
-                    }
-                },
-            );
-        }
+        let xp = StepRows::new(&mut bf.xp[..nt * nb * gh], nb, gh);
+        let hs = StepRows::new(&mut bf.h[..(nt + 1) * nb * h], nb, h);
+        let cs = StepRows::new(&mut bf.c[..(nt + 1) * nb * h], nb, h);
+        let acs = StepRows::new(&mut bf.ac[..nt * nb * h], nb, h);
+        kernels::split_sample_runs(nb, (nt * nb * h * gh, 0), &|r| {
+            let n = r.len();
+            for s in 0..nt {
+                // SAFETY: every part has rows of its own (`split_sample_runs`), and only
+                // this part touches rows `r` of these buffers during the split.
+                let (pre, hp, hn, cp, cn, ac) = unsafe {
+                    (
+                        xp.rows(s, r.clone()),
+                        hs.rows(s, r.clone()),
+                        hs.rows(s + 1, r.clone()),
+                        cs.rows(s, r.clone()),
+                        cs.rows(s + 1, r.clone()),
+                        acs.rows(s, r.clone()),
+                    )
+                };
+                if s > 0 {
+                    kernels::matmul(pre, hp, u, n, h, gh, true);
+                }
+                for i in 0..n {
+                    lstm_forward_row(
+                        &mut pre[i * gh..(i + 1) * gh],
+                        &cp[i * h..(i + 1) * h],
+                        &mut cn[i * h..(i + 1) * h],
+                        &mut ac[i * h..(i + 1) * h],
+                        &mut hn[i * h..(i + 1) * h],
+                    );
+                }
+            }
+        });
     }
 
     /// The backward steps of the fused LSTM when [`rows_independent`](Self::rows_independent):
     /// as in [`run_steps_split`](Self::run_steps_split), the threads each take rows of the
-    /// batch; `ut` is the transposed recurrent kernel.
+    /// batch for the whole sequence; `ut` is the transposed recurrent kernel.
     fn backward_rows_split(&mut self, gy: &Tensor, ut: &[f32]) {
         let (nt, h) = (self.steps, self.units);
         let gh = self.cell.gates() * h;
         let nb = self.bufs.batch;
         let bh = nb * h;
-        for s in (0..nt).rev() {
-            // As in `run_steps`: the threads each take rows of the batch.
-            let bf = &mut self.bufs;
-            let seq = self.return_sequences;
-            let (cs, acs) = (&bf.c[s * bh..(s + 1) * bh], &bf.ac[s * bh..(s + 1) * bh]);
-            let gyd = gy.data();
-            split_rows(
-                nb,
-                nt * nb * h * gh,
-                &mut [
-                    &mut bf.dzr[s * nb * gh..(s + 1) * nb * gh],
-                    &mut bf.dh,
-                    &mut bf.dc,
-                    &mut bf.dh_prev,
-                ],
-                &|r, bufs| {
-                    let [dz, dh, dc, dp] = bufs else {
-                        unreachable!()
-                    };
-                    for (i, b) in r.clone().enumerate() {
-                        let dhb = &mut dh[i * h..(i + 1) * h];
-                        if seq {
-                            let src = &gyd[(b * nt + s) * h..(b * nt + s + 1) * h];
-                            for (a, &v) in dhb.iter_mut().zip(src) {
-                                *a += v;
-                            }
+        let seq = self.return_sequences;
+        let gyd = gy.data();
+        let bf = &mut self.bufs;
+        let (c, ac) = (&bf.c[..], &bf.ac[..]);
+        let dzr = StepRows::new(&mut bf.dzr[..nt * nb * gh], nb, gh);
+        let dhs = StepRows::new(&mut bf.dh[..bh], nb, h);
+        let dps = StepRows::new(&mut bf.dh_prev[..bh], nb, h);
+        let dcs = StepRows::new(&mut bf.dc[..bh], nb, h);
+        kernels::split_sample_runs(nb, (nt * nb * h * gh, 0), &|r| {
+            let n = r.len();
+            // SAFETY: as in `run_steps_split`: rows `r` are this part's alone.
+            let (mut dh, mut dp, dc) = unsafe {
+                (
+                    dhs.rows(0, r.clone()),
+                    dps.rows(0, r.clone()),
+                    dcs.rows(0, r.clone()),
+                )
+            };
+            for s in (0..nt).rev() {
+                // SAFETY: as above.
+                let dz = unsafe { dzr.rows(s, r.clone()) };
+                let (cs, acs) = (&c[s * bh..(s + 1) * bh], &ac[s * bh..(s + 1) * bh]);
+                for (i, b) in r.clone().enumerate() {
+                    let dhb = &mut dh[i * h..(i + 1) * h];
+                    if seq {
+                        let src = &gyd[(b * nt + s) * h..(b * nt + s + 1) * h];
+                        for (a, &v) in dhb.iter_mut().zip(src) {
+                            *a += v;
                         }
-                        lstm_backward_row(
-                            &mut dz[i * gh..(i + 1) * gh],
-                            &cs[b * h..(b + 1) * h],
-                            &acs[b * h..(b + 1) * h],
-                            dhb,
-                            &mut dc[i * h..(i + 1) * h],
-                        );
                     }
-                    if s > 0 {
-                        kernels::matmul(dp, dz, ut, r.len(), gh, h, false);
-                    }
-                },
-            );
-            if s > 0 {
-                std::mem::swap(&mut bf.dh, &mut bf.dh_prev);
+                    lstm_backward_row(
+                        &mut dz[i * gh..(i + 1) * gh],
+                        &cs[b * h..(b + 1) * h],
+                        &acs[b * h..(b + 1) * h],
+                        dhb,
+                        &mut dc[i * h..(i + 1) * h],
+                    );
+                }
+                if s > 0 {
+                    kernels::matmul(dp, dz, ut, n, gh, h, false);
+                    std::mem::swap(&mut dh, &mut dp);
+                }
             }
-        }
+        });
     }
 
     fn run_steps(&mut self) {
@@ -1134,11 +1132,47 @@ fn lstm_general_backward_row(
     ract.backward(&pre[3 * h..], &post[3 * h..], dzo, &row);
 }
 
-/// Runs a recurrent step's work over the `nb` rows of the batch, split over the threads
-/// when the whole sequence's products (`work` multiply-adds) are large (the split keeps the
-/// bits).
-fn split_rows(nb: usize, work: usize, outs: &mut [&mut [f32]], f: &kernels::cpu::SampleJob) {
-    kernels::split_samples(nb, (work, 0), outs, f);
+/// A buffer laid out `[step][row][width]` (time-major) that the parts of a whole-sequence
+/// split share, each reaching only its own rows of every step.
+struct StepRows<'a> {
+    ptr: *mut f32,
+    len: usize,
+    rows: usize,
+    width: usize,
+    _buf: std::marker::PhantomData<&'a mut [f32]>,
+}
+
+// SAFETY: the parts of a split reach disjoint rows (see `rows`), the buffer outlives the view.
+unsafe impl Sync for StepRows<'_> {}
+
+impl<'a> StepRows<'a> {
+    fn new(buf: &'a mut [f32], rows: usize, width: usize) -> Self {
+        StepRows {
+            ptr: buf.as_mut_ptr(),
+            len: buf.len(),
+            rows,
+            width,
+            _buf: std::marker::PhantomData,
+        }
+    }
+
+    /// Rows `r` of step `step`.
+    ///
+    /// # Safety
+    /// While the slice lives, nothing else reaches those rows of that step: each part of a
+    /// split asks only for its own rows, and for each step's rows once at a time.
+    #[allow(clippy::mut_from_ref)]
+    unsafe fn rows(&self, step: usize, r: std::ops::Range<usize>) -> &'a mut [f32] {
+        assert!(
+            r.start <= r.end && r.end <= self.rows,
+            "rows inside the batch"
+        );
+        let start = (step * self.rows + r.start) * self.width;
+        let end = (step * self.rows + r.end) * self.width;
+        assert!(end <= self.len, "step inside the buffer");
+        // SAFETY: in bounds (checked above); exclusive by the caller's contract.
+        unsafe { std::slice::from_raw_parts_mut(self.ptr.add(start), end - start) }
+    }
 }
 
 fn transpose(dst: &mut Vec<f32>, src: &[f32], rows: usize, cols: usize) {
@@ -1969,5 +2003,19 @@ mod tests {
                 assert_eq!(dst[j * r + i], src[i * c + j]);
             }
         }
+    }
+
+    #[test]
+    fn step_rows_reach_the_rows_of_one_step_and_nothing_outside() {
+        // 3 steps of 4 rows of width 2.
+        let mut buf: Vec<f32> = (0..24).map(|i| i as f32).collect();
+        let view = StepRows::new(&mut buf, 4, 2);
+        // SAFETY: one slice at a time, nothing else touches the buffer.
+        let rows = unsafe { view.rows(1, 2..4) };
+        assert_eq!(rows, &[12.0, 13.0, 14.0, 15.0]);
+        rows[0] = -1.0;
+        assert!(std::panic::catch_unwind(|| unsafe { view.rows(3, 0..1) }).is_err());
+        assert!(std::panic::catch_unwind(|| unsafe { view.rows(0, 3..5) }).is_err());
+        assert_eq!(buf[12], -1.0);
     }
 }
