@@ -35,25 +35,43 @@ static TICKET: AtomicU64 = AtomicU64::new(0);
 /// Parts of the current split finished so far.
 static DONE: AtomicUsize = AtomicUsize::new(0);
 static PANICKED: AtomicBool = AtomicBool::new(false);
-/// Splits left to run on the calling thread alone, after one had to wait for a worker.
-static COOLDOWN: AtomicUsize = AtomicUsize::new(0);
-/// How many splits the next cooldown lasts: doubled by each late split, halved by every
-/// [`PROMPT_RUN`] prompt ones.
-static BACKOFF: AtomicUsize = AtomicUsize::new(FIRST_COOLDOWN);
+/// Until when (nanoseconds after [`epoch`]) splits run on the calling thread alone, after
+/// one had to wait for a worker; 0 when no such stretch is on.
+static SOLO_UNTIL: AtomicU64 = AtomicU64::new(0);
+/// How long the next solo stretch lasts, in nanoseconds: doubled by each late split,
+/// halved by every [`PROMPT_RUN`] prompt ones, between [`MIN_SOLO`] and [`MAX_SOLO`].
+static SOLO_NS: AtomicU64 = AtomicU64::new(MIN_SOLO.as_nanos() as u64);
 static PROMPT: AtomicUsize = AtomicUsize::new(0);
 /// Splits of two or more parts asked for so far: [`splits_wanted`].
 static WANTED: AtomicUsize = AtomicUsize::new(0);
 
-/// A split that waits this long (plus half the time the caller spent on its own parts)
-/// for a worker's part means a worker lost its core (another
-/// program, or the hypervisor: a virtual machine's second CPU now and then stalls for
-/// milliseconds). The next splits then run on the caller alone, as one thread would,
-/// instead of waiting again: [`FIRST_COOLDOWN`] of them after a rare stall, twice as many
-/// after each further one, up to [`MAX_COOLDOWN`] on a machine that is busy for good.
+/// A split that waits this long (plus the time the caller spent on its own parts) for a
+/// worker's part means a worker lost its core (another program, or the hypervisor: a
+/// virtual machine's second CPU now and then stalls for milliseconds). The splits of the
+/// next stretch of time then run on the caller alone, as one thread would, instead of
+/// waiting again: [`MIN_SOLO`] after a rare stall, twice as long after each further one, up
+/// to [`MAX_SOLO`] on a machine that is busy for good. A stretch is measured in time, not in
+/// splits: counted in splits (16, doubling), the long splits of an LSTM or a wide layer ran
+/// alone for tens of milliseconds after a half-millisecond stall. Under a program taking
+/// 0.5 ms of one core every 5 ms, W3 at 2 threads took 2.2–2.6 s that way, 1.7–2.1 s with
+/// stretches of time and 1.4–1.6 s with none (2.3 s at 1 thread), the LSTM 8.2–10.2 s,
+/// 5.8–6.2 s and 5.5–8.9 s; under a program taking a whole core, where the stretches must
+/// grow, the two kinds came out alike (W3 2.4–2.7 s, LSTM 9.3–10.3 s) and none at all lost
+/// 25–30%.
 const LATE: Duration = Duration::from_micros(50);
-const FIRST_COOLDOWN: usize = 16;
-const MAX_COOLDOWN: usize = 1 << 20;
-const PROMPT_RUN: usize = 64;
+const MIN_SOLO: Duration = Duration::from_micros(500);
+const MAX_SOLO: Duration = Duration::from_secs(1);
+const PROMPT_RUN: usize = 8;
+
+/// The instant that [`SOLO_UNTIL`] counts from.
+fn epoch() -> Instant {
+    static EPOCH: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
+    *EPOCH.get_or_init(Instant::now)
+}
+
+fn now_ns() -> u64 {
+    epoch().elapsed().as_nanos() as u64
+}
 
 /// The current split's function and float mode. Written only by the thread holding
 /// `WORKERS`, between splits (when every claimed part has finished); read only by a thread
@@ -181,13 +199,15 @@ pub fn splits_wanted() -> usize {
     WANTED.load(Ordering::Relaxed)
 }
 
-/// The team, unless a cooldown is on or another split holds it.
+/// The team, unless a solo stretch is on or another split holds it.
 fn take_team() -> Option<MutexGuard<'static, Team>> {
-    if COOLDOWN
-        .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |c| c.checked_sub(1))
-        .is_ok()
-    {
-        return None;
+    let until = SOLO_UNTIL.load(Ordering::Relaxed);
+    if until != 0 {
+        if now_ns() < until {
+            return None;
+        }
+        // Over: later splits skip the clock (unless a new stretch began meanwhile).
+        let _ = SOLO_UNTIL.compare_exchange(until, 0, Ordering::Relaxed, Ordering::Relaxed);
     }
     match WORKERS.try_lock() {
         Ok(w) => Some(w),
@@ -296,9 +316,12 @@ impl Drop for Published {
             self.late |= !self.woke && waiting.elapsed() > allowance;
         }
         if self.late {
-            let backoff = BACKOFF.load(Ordering::Relaxed);
-            COOLDOWN.store(backoff, Ordering::Relaxed);
-            BACKOFF.store((backoff * 2).min(MAX_COOLDOWN), Ordering::Relaxed);
+            let solo = SOLO_NS.load(Ordering::Relaxed);
+            SOLO_UNTIL.store(now_ns() + solo, Ordering::Relaxed);
+            SOLO_NS.store(
+                (solo * 2).min(MAX_SOLO.as_nanos() as u64),
+                Ordering::Relaxed,
+            );
         } else {
             prompt();
         }
@@ -307,11 +330,14 @@ impl Drop for Published {
     }
 }
 
-/// Counts a split whose workers kept up; a long run of them shortens the next cooldown.
+/// Counts a split whose workers kept up; a run of them shortens the next solo stretch.
 fn prompt() {
     if PROMPT.fetch_add(1, Ordering::Relaxed) % PROMPT_RUN == PROMPT_RUN - 1 {
-        let backoff = BACKOFF.load(Ordering::Relaxed);
-        BACKOFF.store((backoff / 2).max(FIRST_COOLDOWN), Ordering::Relaxed);
+        let solo = SOLO_NS.load(Ordering::Relaxed);
+        SOLO_NS.store(
+            (solo / 2).max(MIN_SOLO.as_nanos() as u64),
+            Ordering::Relaxed,
+        );
     }
 }
 
@@ -458,6 +484,48 @@ mod tests {
             n.fetch_add(1, Ordering::Relaxed);
         });
         assert_eq!(n.load(Ordering::Relaxed), 2);
+    }
+
+    #[test]
+    fn after_a_late_split_the_caller_runs_alone_for_a_stretch_then_the_team_returns() {
+        let on_worker = || {
+            std::thread::current()
+                .name()
+                .is_some_and(|n| n.starts_with("kerust-"))
+        };
+        // A worker that takes a part and then stalls for 5 ms (as when it loses its core)
+        // makes a late split; a split that had to wake the worker first is not judged.
+        // (Other tests split at the same time: wait for a stretch with 200 µs still to go.)
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while SOLO_UNTIL.load(Ordering::Relaxed) < now_ns() + 200_000 {
+            assert!(Instant::now() < deadline, "no split was judged late");
+            split(2, &|_| {
+                if on_worker() {
+                    std::thread::sleep(Duration::from_millis(5));
+                }
+            });
+        }
+        // Within the stretch every part runs here.
+        let on_a_worker = AtomicBool::new(false);
+        split(2, &|_| {
+            on_a_worker.fetch_or(on_worker(), Ordering::Relaxed);
+        });
+        assert!(!on_a_worker.load(Ordering::Relaxed));
+        // Once it has passed, workers take parts again.
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while !on_a_worker.load(Ordering::Relaxed) {
+            assert!(Instant::now() < deadline, "the team never came back");
+            split(2, &|_| {
+                if on_worker() {
+                    on_a_worker.store(true, Ordering::Relaxed);
+                } else {
+                    let t = Instant::now();
+                    while t.elapsed() < Duration::from_micros(20) {
+                        std::hint::spin_loop();
+                    }
+                }
+            });
+        }
     }
 
     #[test]
