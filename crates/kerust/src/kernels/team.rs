@@ -39,8 +39,8 @@ static PANICKED: AtomicBool = AtomicBool::new(false);
 /// one had to wait for a worker; 0 when no such stretch is on.
 static SOLO_UNTIL: AtomicU64 = AtomicU64::new(0);
 /// How long the next solo stretch lasts, in nanoseconds: doubled by each late split,
-/// halved by every [`PROMPT_RUN`] prompt ones, between [`MIN_SOLO`] and [`MAX_SOLO`].
-static SOLO_NS: AtomicU64 = AtomicU64::new(MIN_SOLO.as_nanos() as u64);
+/// halved by every [`PROMPT_RUN`] prompt ones, between [`MIN_SOLO_NS`] and [`MAX_SOLO_NS`].
+static SOLO_NS: AtomicU64 = AtomicU64::new(MIN_SOLO_NS);
 static PROMPT: AtomicUsize = AtomicUsize::new(0);
 /// Splits of two or more parts asked for so far: [`splits_wanted`].
 static WANTED: AtomicUsize = AtomicUsize::new(0);
@@ -49,8 +49,8 @@ static WANTED: AtomicUsize = AtomicUsize::new(0);
 /// worker's part means a worker lost its core (another program, or the hypervisor: a
 /// virtual machine's second CPU now and then stalls for milliseconds). The splits of the
 /// next stretch of time then run on the caller alone, as one thread would, instead of
-/// waiting again: [`MIN_SOLO`] after a rare stall, twice as long after each further one, up
-/// to [`MAX_SOLO`] on a machine that is busy for good. A stretch is measured in time, not in
+/// waiting again: 0.5 ms after a rare stall, twice as long after each further one, up
+/// to 1 s on a machine that is busy for good. A stretch is measured in time, not in
 /// splits: counted in splits (16, doubling), the long splits of an LSTM or a wide layer ran
 /// alone for tens of milliseconds after a half-millisecond stall. Under a program taking
 /// 0.5 ms of one core every 5 ms, W3 at 2 threads took 2.2–2.6 s that way, 1.7–2.1 s with
@@ -59,8 +59,8 @@ static WANTED: AtomicUsize = AtomicUsize::new(0);
 /// grow, the two kinds came out alike (W3 2.4–2.7 s, LSTM 9.3–10.3 s) and none at all lost
 /// 25–30%.
 const LATE: Duration = Duration::from_micros(50);
-const MIN_SOLO: Duration = Duration::from_micros(500);
-const MAX_SOLO: Duration = Duration::from_secs(1);
+const MIN_SOLO_NS: u64 = 500_000;
+const MAX_SOLO_NS: u64 = 1_000_000_000;
 const PROMPT_RUN: usize = 8;
 
 /// The instant that [`SOLO_UNTIL`] counts from.
@@ -318,10 +318,7 @@ impl Drop for Published {
         if self.late {
             let solo = SOLO_NS.load(Ordering::Relaxed);
             SOLO_UNTIL.store(now_ns() + solo, Ordering::Relaxed);
-            SOLO_NS.store(
-                (solo * 2).min(MAX_SOLO.as_nanos() as u64),
-                Ordering::Relaxed,
-            );
+            SOLO_NS.store((solo * 2).min(MAX_SOLO_NS), Ordering::Relaxed);
         } else {
             prompt();
         }
@@ -334,10 +331,7 @@ impl Drop for Published {
 fn prompt() {
     if PROMPT.fetch_add(1, Ordering::Relaxed) % PROMPT_RUN == PROMPT_RUN - 1 {
         let solo = SOLO_NS.load(Ordering::Relaxed);
-        SOLO_NS.store(
-            (solo / 2).max(MIN_SOLO.as_nanos() as u64),
-            Ordering::Relaxed,
-        );
+        SOLO_NS.store((solo / 2).max(MIN_SOLO_NS), Ordering::Relaxed);
     }
 }
 
